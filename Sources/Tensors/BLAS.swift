@@ -1,0 +1,48 @@
+// Matrix products through cblas_sgemm. Weights stay in HF's [out, in] layout and are
+// transposed in the call, never copied.
+import COpenBLAS
+
+public enum BLAS {
+    /// y[rows, out] = x[rows, in] · W[out, in]ᵀ (+ beta · y).
+    @inline(__always)
+    public static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+                              weight: UnsafePointer<Float>, outFeatures: Int,
+                              into y: UnsafeMutablePointer<Float>, beta: Float = 0) {
+        _ = Threads.count
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                    Int32(rows), Int32(outFeatures), Int32(inFeatures),
+                    1, x, Int32(inFeatures), weight, Int32(inFeatures),
+                    beta, y, Int32(outFeatures))
+    }
+
+    /// General C[m, n] = alpha · op(A) · op(B) + beta · C with explicit leading dimensions.
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = Threads.count
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Tensor-level linear layer: x [..., in] · W[out, in]ᵀ + bias → [..., out].
+    public static func linear(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil) -> Tensor {
+        precondition(w.rank == 2 && x.cols == w.shape[1], "linear: x \(x.shape) vs W \(w.shape)")
+        let rows = x.rows, inF = w.shape[1], outF = w.shape[0]
+        var y = [Float](repeating: 0, count: rows * outF)
+        if let b = bias {
+            precondition(b.count == outF)
+            for r in 0..<rows { for o in 0..<outF { y[r * outF + o] = b.data[o] } }
+        }
+        x.data.withUnsafeBufferPointer { xp in
+            w.data.withUnsafeBufferPointer { wp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    linear(xp.baseAddress!, rows: rows, inFeatures: inF, weight: wp.baseAddress!,
+                           outFeatures: outF, into: yp.baseAddress!, beta: bias == nil ? 0 : 1)
+                }
+            }
+        }
+        return Tensor(shape: Array(x.shape.dropLast()) + [outF], data: y)
+    }
+}
