@@ -4,7 +4,12 @@
 // only Workbench and the `come` executable see both.
 import PackageDescription
 
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// The numeric modules are optimised in debug builds too, so `swift test` runs the real
+// models at a usable speed.
+let optimise: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
 
 let package = Package(
     name: "come",
@@ -21,11 +26,13 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: optimise),
         .target(name: "Checkpoints", dependencies: ["Tensors"], swiftSettings: optimise),
         .target(name: "Tokenizers", swiftSettings: optimise),
         .target(name: "Transformer", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], swiftSettings: optimise),
-        .target(name: "Corpora", dependencies: ["Tokenizers"], swiftSettings: optimise),
+        .target(name: "Corpora", dependencies: ["Tokenizers", "CZlib"], swiftSettings: optimise),
         .target(name: "Evaluation", dependencies: ["Transformer", "Corpora"], swiftSettings: optimise),
         .executableTarget(name: "come", dependencies: [
             "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "CEditLine",

@@ -1,0 +1,2 @@
+// zlib (Debian: zlib1g-dev), for .gz corpora.
+#include <zlib.h>
