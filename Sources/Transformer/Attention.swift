@@ -1,0 +1,77 @@
+// Causal softmax attention with GQA, optional key-padding mask and sliding window, over
+// query blocks so that at most one [block, keys] score matrix per head exists at a time.
+// Scores are q·kᵀ · scale (scale = 1/sqrt(headDim)), softmax in fp32, as HF's eager path.
+import COpenBLAS
+import Foundation
+import Tensors
+
+enum Attention {
+    static let queryBlock = 256
+
+    /// - q: [Tq, qStride] with head h in columns h·hd..<(h+1)·hd
+    /// - k, v: [Tk, kvStride], head g likewise
+    /// - out: [Tq, oStride]
+    /// - queryOffset: index of query 0 among the keys (the cache length before these queries)
+    /// - keyMask: Tk flags (1 = attend), nil = all keys real
+    /// - window: keys a query sees including itself (Mistral `sliding_window`)
+    static func run(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvStride: Int,
+                    out: UnsafeMutablePointer<Float>, oStride: Int, queries Tq: Int, keys Tk: Int,
+                    heads: Int, kvHeads: Int, headDim hd: Int, queryOffset: Int, keyMask: UnsafePointer<Int32>?,
+                    window: Int?, scale: Float, headRange: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        let group = heads / kvHeads
+        var i0 = 0
+        while i0 < Tq {
+            let i1 = min(Tq, i0 + queryBlock)
+            let m = i1 - i0
+            // Keys any query of this block may see: [kLo, kHi).
+            let kHi = min(Tk, queryOffset + i1)
+            var kLo = 0
+            if let w = window { kLo = max(0, queryOffset + i0 - w + 1) }
+            let n = kHi - kLo
+            for h in headRange {
+                let g = h / group
+                // S[m, n] = scale · q_h[i0..<i1] · k_g[kLo..<kHi]ᵀ
+                BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, alpha: scale,
+                          a: q + i0 * qStride + h * hd, lda: qStride,
+                          b: k + kLo * kvStride + g * hd, ldb: kvStride,
+                          beta: 0, c: scratch, ldc: n)
+                for r in 0..<m {
+                    let qa = queryOffset + i0 + r
+                    let row = scratch + r * n
+                    let lo = window.map { max(kLo, qa - $0 + 1) } ?? kLo
+                    let hi = min(kHi, qa + 1)
+                    var mx = -Float.infinity
+                    if let km = keyMask {
+                        for j in lo..<hi where km[j] != 0 { mx = max(mx, row[j - kLo]) }
+                    } else {
+                        for j in lo..<hi { mx = max(mx, row[j - kLo]) }
+                    }
+                    for j in kLo..<lo { row[j - kLo] = 0 }
+                    for j in hi..<kHi { row[j - kLo] = 0 }
+                    if mx == -Float.infinity {
+                        // No visible key (a padded query): output zeros, as the values there are meaningless.
+                        for j in lo..<hi { row[j - kLo] = 0 }
+                        continue
+                    }
+                    var s: Float = 0
+                    if let km = keyMask {
+                        for j in lo..<hi {
+                            if km[j] != 0 { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
+                        }
+                    } else {
+                        for j in lo..<hi { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e }
+                    }
+                    let inv = 1 / s
+                    for j in lo..<hi { row[j - kLo] *= inv }
+                }
+                // out_h[i0..<i1] = P · v_g[kLo..<kHi]
+                BLAS.gemm(transA: false, transB: false, m: m, n: hd, k: n, alpha: 1,
+                          a: scratch, lda: n, b: v + kLo * kvStride + g * hd, ldb: kvStride,
+                          beta: 0, c: out + i0 * oStride + h * hd, ldc: oStride)
+            }
+            i0 = i1
+        }
+    }
+
+    static func scratchSize(queries: Int, keys: Int) -> Int { min(queries, queryBlock) * keys }
+}

@@ -1,0 +1,54 @@
+// Next-token cross-entropy from final hidden states, computed in row chunks so the
+// [tokens, vocab] logits never exist whole (49152 × 2048 fp32 would be 400 MB).
+import Foundation
+import Tensors
+
+extension Model {
+    /// Per-position NLL of `targets[i]` given normed hidden row i ([rows, H]), in fp32 with
+    /// a float64 log-sum-exp accumulation.
+    public func tokenNLL(normedHidden h: [Float], rows: Int, targets: [Int], chunk: Int = 256) -> [Double] {
+        precondition(targets.count == rows)
+        let H = hiddenSize, V = vocabSize
+        var out = [Double](repeating: 0, count: rows)
+        var r0 = 0
+        let head = Linear(weight: outputWeight)
+        var logits = [Float](repeating: 0, count: min(chunk, rows) * V)
+        while r0 < rows {
+            let n = min(chunk, rows - r0)
+            h.withUnsafeBufferPointer { hp in
+                logits.withUnsafeMutableBufferPointer { lp in
+                    head.apply(hp.baseAddress! + r0 * H, rows: n, into: lp.baseAddress!)
+                }
+            }
+            logits.withUnsafeBufferPointer { lp in
+              out.withUnsafeMutableBufferPointer { op in
+                parallelRows(n, minRowsPerChunk: 8) { a, c in
+                    for r in a..<(a + c) {
+                        let row = lp.baseAddress! + r * V
+                        var m = -Float.infinity
+                        for j in 0..<V { m = max(m, row[j]) }
+                        var s: Float = 0
+                        for j in 0..<V { s += expf(row[j] - m) }
+                        op[r0 + r] = Double(m) + log(Double(s)) - Double(row[targets[r0 + r]])
+                    }
+                }
+              }
+            }
+            r0 += n
+        }
+        return out
+    }
+
+    /// Mean next-token loss of each sequence: positions 0..T−2 predict tokens 1..T−1.
+    public func sequenceLoss(_ ids: [[Int]]) throws -> [Double] {
+        let r = try forward(ids, options: ForwardOptions(logits: .none))
+        let T = r.length, H = hiddenSize
+        var res: [Double] = []
+        for (b, row) in ids.enumerated() {
+            let hs = Array(r.finalNormOutput.data[(b * T * H)..<((b * T + T - 1) * H)])
+            let nll = tokenNLL(normedHidden: hs, rows: T - 1, targets: Array(row.dropFirst()))
+            res.append(nll.reduce(0, +) / Double(T - 1))
+        }
+        return res
+    }
+}

@@ -1,0 +1,63 @@
+// Resolving what a user names as a model: `default` (the SmolLM2 GGUF placed by
+// scripts/setup), a GGUF file, or an HF folder. A hub name is refused with directions:
+// come never downloads weights.
+import Checkpoints
+import Foundation
+import Tokenizers
+
+extension Model {
+    public static let defaultModelFile = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    /// The default model's path: COME_DEFAULT_MODEL, else models/… under the current
+    /// directory or above the executable (the repository it was built in).
+    public static func defaultModelURL() throws -> URL {
+        if let e = ProcessInfo.processInfo.environment["COME_DEFAULT_MODEL"] { return URL(fileURLWithPath: e) }
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(defaultModelFile)]
+        var u = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 { candidates.append(u.appendingPathComponent(defaultModelFile)); u.deleteLastPathComponent() }
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
+        throw ModelError("the default model is not in place (looked for \(defaultModelFile)); run scripts/setup, or set COME_DEFAULT_MODEL to a GGUF file")
+    }
+
+    public static func resolve(_ spec: String) throws -> URL {
+        if spec == "default" { return try defaultModelURL() }
+        let url = URL(fileURLWithPath: (spec as NSString).expandingTildeInPath)
+        if FileManager.default.fileExists(atPath: url.path) { return url }
+        let parts = spec.split(separator: "/")
+        if parts.count == 2, !spec.hasPrefix("."), !spec.hasPrefix("/"), !spec.hasPrefix("~"), !spec.hasSuffix(".gguf") {
+            throw ModelError("""
+                `\(spec)` looks like a model hub name, and come never downloads weights. \
+                Put a local copy on this machine (an HF folder with config.json and *.safetensors, or a .gguf file) \
+                and pass its path, e.g. `load("/data/\(parts[1])")`; `default` is the SmolLM2-135M model scripts/setup places.
+                """)
+        }
+        throw ModelError("\(spec): no such file or folder (expected a .gguf file, an HF checkpoint folder, or `default`)")
+    }
+
+    /// Loads weights, config and tokenizer.
+    public static func load(_ spec: String) throws -> Model {
+        let url = try resolve(spec)
+        let ckpt = try CheckpointLoader.load(url)
+        var tokenizer: Tokenizer? = nil
+        if let g = ckpt.gguf {
+            tokenizer = try ggufTokenizer(g)
+        } else {
+            let tj = url.appendingPathComponent("tokenizer.json")
+            if FileManager.default.fileExists(atPath: tj.path) { tokenizer = try Tokenizer.load(tj) }
+        }
+        var m = try Model(config: ckpt.config, tensors: ckpt.tensors, tokenizer: tokenizer, source: url.path)
+        if let tree = ckpt.config.raw["come_merge_tree"], let t = MergeTree(json: tree) { m.mergeTree = t }
+        return m
+    }
+
+    static func ggufTokenizer(_ g: GGUFFile) throws -> Tokenizer? {
+        guard let kind = g.string("tokenizer.ggml.model"), let tokens = g.strings("tokenizer.ggml.tokens") else { return nil }
+        return try Tokenizer.fromGGUF(
+            model: kind, pre: g.string("tokenizer.ggml.pre"), tokens: tokens,
+            scores: g.floats("tokenizer.ggml.scores"), tokenTypes: g.ints("tokenizer.ggml.token_type"),
+            merges: g.strings("tokenizer.ggml.merges"),
+            bosId: g.int("tokenizer.ggml.bos_token_id"), eosId: g.int("tokenizer.ggml.eos_token_id"),
+            unkId: g.int("tokenizer.ggml.unknown_token_id"), padId: g.int("tokenizer.ggml.padding_token_id"),
+            addBOS: g.bool("tokenizer.ggml.add_bos_token"), addEOS: g.bool("tokenizer.ggml.add_eos_token"))
+    }
+}
