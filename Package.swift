@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], swiftSettings: optimise),
         .target(name: "Corpora", dependencies: ["Tokenizers", "CZlib"], swiftSettings: optimise),
         .target(name: "Evaluation", dependencies: ["Transformer", "Corpora"], swiftSettings: optimise),
+        // The language core knows no model code; Workbench (later) binds the two.
+        .target(name: "Script", swiftSettings: optimise),
         .executableTarget(name: "come", dependencies: [
-            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "CEditLine",
+            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Script", "CEditLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimise),
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"]),
     ],
     // Swift 5 mode: the model code shares raw buffers across DispatchQueue.concurrentPerform
     // workers by design; strict Sendable checking would force copies or unchecked wrappers.

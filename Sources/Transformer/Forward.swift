@@ -84,9 +84,8 @@ extension Model {
         var oins: [Tensor]? = options.oProjInputs ? [] : nil
         for (li, layer) in layers.enumerated() {
             if let c = options.shouldCancel, c() { throw ForwardCancelled() }
-            var dp: [Float]? = nil, op: [Float]? = nil
-            layerForward(layer, x: &x, ctx: ctx, cache: nil, downProbe: options.downProjInputs ? &dp : nil,
-                         oProbe: options.oProjInputs ? &op : nil)
+            let (dp, op) = layerForward(layer, x: &x, ctx: ctx, cache: nil, wantDown: options.downProjInputs,
+                                        wantO: options.oProjInputs)
             if let d = dp { downs?.append(Tensor(shape: [B, T, layer.intermediateSize], data: d)) }
             if let o = op { oins?.append(Tensor(shape: [B, T, layer.numHeads * layer.headDim], data: o)) }
             outs?.append(Tensor(shape: [B, T, H], data: x))
@@ -164,8 +163,10 @@ extension Model {
     }
 
     /// One decoder layer on the residual stream x [B·T, H], in place.
+    /// Returns the probes asked for: the down_proj input and the o_proj input.
+    @discardableResult
     func layerForward(_ layer: DecoderLayer, x: inout [Float], ctx: PassContext, cache: KVCache.Slot?,
-                      downProbe: UnsafeMutablePointer<[Float]?>?, oProbe: UnsafeMutablePointer<[Float]?>?) {
+                      wantDown: Bool = false, wantO: Bool = false) -> (down: [Float]?, o: [Float]?) {
         let B = ctx.batch, T = ctx.length, rows = B * T
         let H = hiddenSize, hd = layer.headDim, nh = layer.numHeads, nkv = layer.numKVHeads
         let qDim = nh * hd, kvDim = nkv * hd
@@ -210,7 +211,7 @@ extension Model {
                 }
             }
         }
-        if let p = oProbe { p.pointee = attn }
+        let oProbe = wantO ? attn : nil
         let attnOut = layer.o.apply(attn, rows: rows)
         addInPlace(&x, attnOut)
         // MLP block: h = norm(x); act(gate(h)) ⊙ up(h) (OPT: act(fc1(h))); down.
@@ -231,9 +232,9 @@ extension Model {
         } else {
             a.withUnsafeMutableBufferPointer { activate($0.baseAddress!, n) }
         }
-        if let p = downProbe { p.pointee = a }
         let mlpOut = layer.down.apply(a, rows: rows)
         addInPlace(&x, mlpOut)
+        return (wantDown ? a : nil, oProbe)
     }
 
     func activate(_ p: UnsafeMutablePointer<Float>, _ n: Int) {

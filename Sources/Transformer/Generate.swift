@@ -61,7 +61,7 @@ extension Model {
         var x = embed([ids], positions: positions)
         let ctx = makeContext(B: 1, T: T, positions: positions, mask: nil, past: past)
         for (l, layer) in layers.enumerated() {
-            layerForward(layer, x: &x, ctx: ctx, cache: cache.slots[l], downProbe: nil, oProbe: nil)
+            layerForward(layer, x: &x, ctx: ctx, cache: cache.slots[l])
         }
         let H = hiddenSize
         let lastRow = Array(x[((T - 1) * H)..<(T * H)])

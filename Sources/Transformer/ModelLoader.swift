@@ -51,13 +51,11 @@ extension Model {
     }
 
     static func ggufTokenizer(_ g: GGUFFile) throws -> Tokenizer? {
-        guard let kind = g.string("tokenizer.ggml.model"), let tokens = g.strings("tokenizer.ggml.tokens") else { return nil }
+        guard try g.string("tokenizer.ggml.model") != nil else { return nil }
+        let t = try g.tokenizerMetadata()
         return try Tokenizer.fromGGUF(
-            model: kind, pre: g.string("tokenizer.ggml.pre"), tokens: tokens,
-            scores: g.floats("tokenizer.ggml.scores"), tokenTypes: g.ints("tokenizer.ggml.token_type"),
-            merges: g.strings("tokenizer.ggml.merges"),
-            bosId: g.int("tokenizer.ggml.bos_token_id"), eosId: g.int("tokenizer.ggml.eos_token_id"),
-            unkId: g.int("tokenizer.ggml.unknown_token_id"), padId: g.int("tokenizer.ggml.padding_token_id"),
-            addBOS: g.bool("tokenizer.ggml.add_bos_token"), addEOS: g.bool("tokenizer.ggml.add_eos_token"))
+            model: t.model, pre: t.pre, tokens: t.tokens, scores: t.scores, tokenTypes: t.tokenTypes,
+            merges: t.merges, bosId: t.bosTokenId, eosId: t.eosTokenId, unkId: t.unknownTokenId,
+            padId: t.paddingTokenId, addBOS: t.addBosToken, addEOS: t.addEosToken)
     }
 }
