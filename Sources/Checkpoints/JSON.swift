@@ -40,15 +40,21 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         public var description: String { "\(message) at byte \(offset)" }
     }
 
-    public static func parse(_ data: Data) throws -> JSONValue {
+    /// `rejectDuplicateKeys`: a repeated key in any object is an error instead of the last
+    /// one winning (a safetensors header must name each tensor once).
+    public static func parse(_ data: Data, rejectDuplicateKeys: Bool = false) throws -> JSONValue {
         try data.withUnsafeBytes { raw -> JSONValue in
-            var p = Parser(bytes: raw.bindMemory(to: UInt8.self))
-            p.skip()
-            let v = try p.value()
-            p.skip()
-            if p.i != p.bytes.count { throw ParseError(offset: p.i, message: "trailing characters") }
-            return v
+            try parse(raw, rejectDuplicateKeys: rejectDuplicateKeys)
         }
+    }
+
+    public static func parse(_ raw: UnsafeRawBufferPointer, rejectDuplicateKeys: Bool = false) throws -> JSONValue {
+        var p = Parser(bytes: raw.bindMemory(to: UInt8.self), rejectDuplicateKeys: rejectDuplicateKeys)
+        p.skip()
+        let v = try p.value()
+        p.skip()
+        if p.i != p.bytes.count { throw ParseError(offset: p.i, message: "trailing characters") }
+        return v
     }
 
     public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
@@ -114,8 +120,12 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
+        let rejectDuplicateKeys: Bool
         var i = 0
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>, rejectDuplicateKeys: Bool) {
+            self.bytes = bytes
+            self.rejectDuplicateKeys = rejectDuplicateKeys
+        }
 
         mutating func skip() {
             while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -139,7 +149,11 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
                 while true {
                     skip()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                    let keyOffset = i
                     let k = try string()
+                    if rejectDuplicateKeys && o[k] != nil {
+                        throw ParseError(offset: keyOffset, message: "duplicate key \"\(k)\"")
+                    }
                     skip()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                     i += 1; skip()
