@@ -111,12 +111,17 @@ public struct GGUFFile: @unchecked Sendable {
             throw CheckpointError(url, "unsupported GGUF version \(v) (supported: 2, 3)")
         }
         version = Int(v)
-        let tensorCount = try r.count("tensor count", minimumSize: 24)
-        let kvCount = try r.count("key/value count", minimumSize: 12)
+        // Not checked against the bytes left: a truncated file should fail at the key or
+        // tensor where it ends, which names it.
+        let tensorCount64 = try r.u64(), kvCount64 = try r.u64()
+        guard tensorCount64 <= UInt64(Int32.max), kvCount64 <= UInt64(Int32.max) else {
+            throw CheckpointError(url, "implausible counts: \(tensorCount64) tensors, \(kvCount64) key/values")
+        }
+        let tensorCount = Int(tensorCount64), kvCount = Int(kvCount64)
 
         var keys: [String] = []
         var metadata: [String: GGUFValue] = [:]
-        keys.reserveCapacity(kvCount)
+        keys.reserveCapacity(min(kvCount, file.count / 12))
         for k in 0..<kvCount {
             r.context = "key/value \(k)"
             let key = try r.string()
@@ -140,7 +145,7 @@ public struct GGUFFile: @unchecked Sendable {
 
         struct Raw { let name: String; let ne: [Int]; let typeID: UInt32; let offset: UInt64 }
         var raws: [Raw] = []
-        raws.reserveCapacity(tensorCount)
+        raws.reserveCapacity(min(tensorCount, file.count / 32))
         for k in 0..<tensorCount {
             r.context = "tensor info \(k)"
             let name = try r.string()
@@ -218,7 +223,10 @@ public struct GGUFFile: @unchecked Sendable {
 
     public func int(_ key: String) throws -> Int? {
         guard let v = metadata[key] else { return nil }
-        guard let i = v.intValue else { throw typeError(key, "an integer", v) }
+        guard let i = v.intValue else {
+            if case .uint64(let u) = v { throw CheckpointError(url, field: key, "uint64 value \(u) does not fit Int") }
+            throw typeError(key, "an integer", v)
+        }
         return i
     }
 

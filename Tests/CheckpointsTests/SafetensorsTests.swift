@@ -38,7 +38,7 @@ import TestSupport
                 let want = try f32.tensor(n)
                 let got = try f.tensor(n)
                 #expect(got.shape == want.shape)
-                #expect(bits(got.data) == bits(want.data.map(round)), "\(folder) \(n)")
+                expectBitEqual(got.data, want.data.map(round), "\(folder) \(n)")
             }
         }
     }
@@ -49,7 +49,7 @@ import TestSupport
         #expect(sharded.shards.count == 2)
         #expect(Set(sharded.names) == Set(f32.names))
         for n in f32.names {
-            #expect(bits(try sharded.tensor(n).data) == bits(try f32.tensor(n).data), "\(n)")
+            expectBitEqual(try sharded.tensor(n).data, try f32.tensor(n).data, "\(n)")
             #expect(sharded.info(n)?.shape == f32.info(n)?.shape)
         }
     }
@@ -153,7 +153,7 @@ import TestSupport
             #expect(f.info(t.name)?.dtype == dtype)
             let got = try f.tensor(t.name)
             #expect(got.shape == t.tensor.shape)
-            #expect(bits(got.data) == bits(t.tensor.data.map(round)), "\(t.name)")
+            expectBitEqual(got.data, t.tensor.data.map(round), "\(t.name)")
         }
         // Overwriting replaces the file; nothing temporary is left behind.
         try Safetensors.write([("only", Tensor(shape: [1], data: [7]))], to: url, dtype: dtype)
@@ -183,7 +183,7 @@ import TestSupport
         #expect(index["metadata"]?["total_size"]?.intValue == 1_297_664)  // as the fixture's index says
         let back = try ShardedSafetensors(index: dir.appendingPathComponent(ShardedSafetensors.indexName))
         #expect(back.names == src.names)                   // shards keep the given order
-        for n in src.names { #expect(bits(try back.tensor(n).data) == bits(try src.tensor(n).data)) }
+        for n in src.names { expectBitEqual(try back.tensor(n).data, try src.tensor(n).data, n) }
         for f in files.dropLast() {
             let shard = try SafetensorsFile(dir.appendingPathComponent(f))
             let bytes = shard.names.reduce(0) { $0 + shard.info($1)!.shape.reduce(4, *) }

@@ -30,3 +30,19 @@ func expectError(_ parts: [String], sourceLocation: SourceLocation = #_sourceLoc
 func readJSON(_ url: URL) throws -> JSONValue {
     try JSONValue.parse(Data(contentsOf: url))
 }
+
+/// Expects `a` and `b` to be bit-for-bit equal; on failure reports where, not the arrays.
+func expectBitEqual(_ a: [Float], _ b: [Float], _ label: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+    guard a.count == b.count else {
+        Issue.record("\(label): \(a.count) values vs \(b.count)", sourceLocation: sourceLocation)
+        return
+    }
+    var first = -1, n = 0
+    for i in 0..<a.count where a[i].bitPattern != b[i].bitPattern {
+        if first < 0 { first = i }
+        n += 1
+    }
+    if n > 0 {
+        Issue.record("\(label): \(n) of \(a.count) values differ; first at \(first): \(a[first]) vs \(b[first])", sourceLocation: sourceLocation)
+    }
+}
