@@ -68,16 +68,20 @@ enum SplitPattern {
                 if k == n.count { body(i, i + n.count); i += n.count } else { i += 1 }
             }
         case .regex(let re, _):
-            let ns = text as NSString
-            // Matches come in order, so byte offsets are counted on from the previous one.
-            var lastIndex = text.startIndex, lastOffset = 0
-            for m in re.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
-                guard m.range.location != NSNotFound, m.range.length > 0,
-                      let r = Range(m.range, in: text) else { continue }
-                let start = lastOffset + text.utf8.distance(from: lastIndex, to: r.lowerBound)
-                let end = start + text.utf8.distance(from: r.lowerBound, to: r.upperBound)
-                lastIndex = r.upperBound
-                lastOffset = end
+            let utf16 = text.utf16
+            // Matches come in order, so indices are advanced from the previous match rather
+            // than from the start. (Range(NSRange, in:) is no use here: it refuses ranges that
+            // split a Character, such as the \r of "\r\n".)
+            var lastIndex = text.startIndex, lastUTF16 = 0, lastByte = 0
+            for m in re.matches(in: text, range: NSRange(location: 0, length: utf16.count)) {
+                guard m.range.location != NSNotFound, m.range.length > 0, m.range.location >= lastUTF16 else { continue }
+                let lo = utf16.index(lastIndex, offsetBy: m.range.location - lastUTF16)
+                let hi = utf16.index(lo, offsetBy: m.range.length)
+                let start = lastByte + text.utf8.distance(from: lastIndex, to: lo)
+                let end = start + text.utf8.distance(from: lo, to: hi)
+                lastIndex = hi
+                lastUTF16 = m.range.location + m.range.length
+                lastByte = end
                 body(start, end)
             }
         }
