@@ -99,13 +99,14 @@ struct AddedTokenMatcher {
         }
     }
 
-    /// `char::is_alphanumeric() || c == '_'`, the library's notion of a word character.
+    /// A word character as the library's `\w` (Rust regex, Unicode) sees it: Alphabetic,
+    /// a mark, a decimal digit, connector punctuation such as "_", or a joiner (ZWNJ, ZWJ).
+    /// "²" (No) is not one; a combining accent is.
     static func isWordScalar(_ v: UInt32) -> Bool {
-        if v == 0x5F { return true }
         guard let u = Unicode.Scalar(v) else { return false }
-        if u.properties.isAlphabetic { return true }
+        if u.properties.isAlphabetic || v == 0x200C || v == 0x200D { return true }
         switch u.properties.generalCategory {
-        case .decimalNumber, .letterNumber, .otherNumber: return true
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
         default: return false
         }
     }

@@ -60,8 +60,12 @@ extension Tokenizer {
                 }
                 pairs.append((String(m[..<space]), String(m[m.utf8.index(after: space)...])))
             }
+            var options = BPE.Options()
+            // llama.cpp emits a Llama-3 pre-token that is itself a token whole, before merging
+            // (as tokenizer.json's ignore_merges does for Llama-3).
+            options.ignoreMerges = SplitPattern.isLlama3(pre)
             let bpe: BPE
-            do { bpe = try BPE(vocab: vocab, merges: pairs, options: BPE.Options()) } catch let e as BPE.InvalidMerge {
+            do { bpe = try BPE(vocab: vocab, merges: pairs, options: options) } catch let e as BPE.InvalidMerge {
                 throw fail("tokenizer.ggml.merges[\(e.index)]", e.message)
             }
             let (preTokenizer, normalizer) = gpt2PreTokenizer(pre)
@@ -101,8 +105,8 @@ extension Tokenizer {
         func split(_ p: SplitPattern) -> PreTokenizer {
             .sequence([.split(p, behavior: .isolated, invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)])
         }
+        if SplitPattern.isLlama3(pre) { return (split(.llama3), nil) }
         switch pre {
-        case "llama-bpe", "llama3", "llama-v3": return (split(.llama3), nil)
         // Qwen2's own tokenizer.json normalises to NFC first.
         case "qwen2", "deepseek-r1-qwen": return (split(.qwen2), .nfc)
         default: return (.byteLevel(addPrefixSpace: false, useRegex: true), nil)
@@ -138,4 +142,9 @@ extension Tokenizer {
         }
         return candidates.map { (tokens[$0.left], tokens[$0.right]) }
     }
+}
+
+extension SplitPattern {
+    /// tokenizer.ggml.pre values llama.cpp gives the Llama-3 regex.
+    static func isLlama3(_ pre: String?) -> Bool { pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3" }
 }

@@ -11,7 +11,9 @@ public final class Tokenizer: @unchecked Sendable {
     let decoder: Decoder?
     let postProcessor: PostProcessor
     let addedTokens: [AddedToken]
-    private let addedById: [Int: AddedToken]
+    /// What decode and token(_:) show for an added token: its content, normalised when the
+    /// token is matched in normalised text (the library's id_to_token does the same).
+    private let addedStrings: [Int: String]
     private let addedByContent: [ExactString: Int]
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
@@ -32,9 +34,12 @@ public final class Tokenizer: @unchecked Sendable {
         self.decoder = decoder
         self.postProcessor = postProcessor
         self.addedTokens = addedTokens
-        var byId: [Int: AddedToken] = [:], byContent: [ExactString: Int] = [:]
-        for t in addedTokens { byId[t.id] = t; byContent[ExactString(t.content)] = t.id }
-        addedById = byId
+        var strings: [Int: String] = [:], byContent: [ExactString: Int] = [:]
+        for t in addedTokens {
+            strings[t.id] = t.normalized ? normalizer?.normalize(t.content) ?? t.content : t.content
+            byContent[ExactString(t.content)] = t.id
+        }
+        addedStrings = strings
         addedByContent = byContent
         rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
         // Normalised tokens are searched for in normalised text, so in normalised form.
@@ -90,9 +95,10 @@ public final class Tokenizer: @unchecked Sendable {
         return decoder.decodeChain(tokens).joined()
     }
 
-    /// The token string of an id: an added token's content, else the vocabulary entry.
+    /// The token string of an id: an added token's content (normalised if it is matched in
+    /// normalised text), else the vocabulary entry.
     public func token(_ id: Int) -> String? {
-        if let t = addedById[id] { return t.content }
+        if let t = addedStrings[id] { return t }
         guard id >= 0, id < model.tokens.count else { return nil }
         return model.tokens[id]
     }

@@ -1,6 +1,7 @@
 // The GGUF constructor, fed the SmolLM2 vocabulary, merges and special tokens as a GGUF holds
 // them (tokens by id, merges as "a b", token type 3 for the specials), must give the same ids
-// as the tokenizer.json that transformers built from that GGUF, on every fixture case.
+// as the tokenizer.json that transformers built from that GGUF, on every fixture case; the
+// other fixtures check the tokenizer.ggml.pre choices and the SentencePiece ("llama") path.
 import Foundation
 import Testing
 import TestSupport
@@ -13,27 +14,33 @@ import Tokenizers
         var merges: [String]
     }
 
-    /// tokenizer.json's model.vocab, model.merges and added_tokens in GGUF form.
-    static func smolLM2AsGGUF() throws -> Vocabulary {
-        let url = FixtureCases.folder("smollm2").appendingPathComponent("tokenizer.json")
+    /// A tokenizer.json's vocabulary, merges and added tokens in GGUF form: tokens by id,
+    /// merges as "a b", type 3 (control) for special added tokens, 4 (user-defined) for the
+    /// other added tokens, 1 for the rest.
+    static func ggufForm(_ name: String) throws -> Vocabulary {
+        let url = FixtureCases.folder(name).appendingPathComponent("tokenizer.json")
         let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let model = try #require(root["model"] as? [String: Any])
         let vocab = try #require(model["vocab"] as? [String: Int])
-        var tokens = [String?](repeating: nil, count: vocab.count)
+        let added = try #require(root["added_tokens"] as? [[String: Any]])
+        let count = max(vocab.values.max() ?? 0, added.compactMap { $0["id"] as? Int }.max() ?? 0) + 1
+        var tokens = [String?](repeating: nil, count: count)
+        var types = [Int](repeating: 1, count: count)
         for (token, id) in vocab { tokens[id] = token }
+        for t in added {
+            let id = try #require(t["id"] as? Int)
+            tokens[id] = try #require(t["content"] as? String)
+            types[id] = t["special"] as? Bool == true ? 3 : 4
+        }
         let merges: [String] = try #require(model["merges"] as? [Any]).map { m in
             if let pair = m as? [String] { return pair.joined(separator: " ") }
             return try #require(m as? String)
-        }
-        var types = [Int](repeating: 1, count: vocab.count)
-        for t in try #require(root["added_tokens"] as? [[String: Any]]) where t["special"] as? Bool == true {
-            types[try #require(t["id"] as? Int)] = 3
         }
         return Vocabulary(tokens: try tokens.map { try #require($0, "a gap in the vocabulary") }, types: types, merges: merges)
     }
 
     @Test func smolLM2FromGGUFArraysMatchesTokenizerJSON() throws {
-        let v = try Self.smolLM2AsGGUF()
+        let v = try Self.ggufForm("smollm2")
         #expect(v.tokens.count == 49152 && v.merges.count == 48900)
         // Metadata values from fixtures/smollm2/gguf_metadata.json.
         let gguf = try Tokenizer.fromGGUF(model: "gpt2", pre: "smollm", tokens: v.tokens, scores: nil, tokenTypes: v.types,
@@ -50,6 +57,22 @@ import Tokenizers
                 #expect(got == json.encode(c.text, addSpecialTokens: special), "\(c.name): GGUF and tokenizer.json differ")
             }
             #expect(gguf.decode(c.idsWithSpecial, skipSpecialTokens: true) == c.decodeSkipSpecial, "\(c.name): decode")
+        }
+    }
+
+    /// The other byte-level fixtures through tokenizer.ggml.pre: each pre value must pick the
+    /// regex (and for Llama-3 the whole-token rule, for Qwen2 the NFC step) of its tokenizer.json.
+    @Test(arguments: [("tiny_bytelevel", "gpt2", nil), ("llama3_style", "llama-bpe", 590), ("qwen2_style", "qwen2", nil)] as [(String, String, Int?)])
+    func byteLevelFromGGUFArraysMatchesFixtures(_ name: String, _ pre: String, _ bos: Int?) throws {
+        let v = try Self.ggufForm(name)
+        let gguf = try Tokenizer.fromGGUF(model: "gpt2", pre: pre, tokens: v.tokens, scores: nil, tokenTypes: v.types,
+                                          merges: v.merges, bosId: bos, eosId: nil, unkId: nil, padId: nil,
+                                          addBOS: bos != nil, addEOS: false)
+        for c in try FixtureCases.load(name) {
+            if let m = FixtureCases.mismatch(gguf.encode(c.text, addSpecialTokens: true), c.idsWithSpecial, gguf) {
+                Issue.record("\(name) (GGUF, pre \(pre))/\(c.name): \(m)")
+            }
+            #expect(gguf.decode(c.idsWithSpecial, skipSpecialTokens: true) == c.decodeSkipSpecial, "\(name)/\(c.name): decode")
         }
     }
 
