@@ -43,8 +43,8 @@ let oraclePPL = 39.515421100276036
     let windows = try Perplexity.windows(ids, seqlen: 256, limit: 16)
     let r = try Perplexity.evaluate(m, windows: windows, batch: 8)
     for (i, l) in oracleWindowLoss.enumerated() {
-        #expect(abs(r.windowLosses[i] - l) < 2e-4, "window \(i): \(r.windowLosses[i]) vs \(l)")
+        #expect(abs(r.windowLosses[i] - l) < 1e-5, "window \(i): \(r.windowLosses[i]) vs \(l)")
     }
     // Four significant digits of the perplexity.
-    #expect(abs(r.perplexity - oraclePPL) / oraclePPL < 5e-5, "ppl \(r.perplexity) vs \(oraclePPL)")
+    #expect(abs(r.perplexity - oraclePPL) / oraclePPL < 1e-5, "ppl \(r.perplexity) vs \(oraclePPL)")
 }
