@@ -90,6 +90,7 @@ indirect enum Decoder {
 
     /// The byte of a `<0xXX>` token (exactly six bytes, two hex digits).
     static func byteValue(_ t: String) -> UInt8? {
+        guard t.utf8.count == 6 else { return nil }
         let u = Array(t.utf8)
         guard u.count == 6, u[0] == UInt8(ascii: "<"), u[1] == UInt8(ascii: "0"), u[2] == UInt8(ascii: "x"),
               u[5] == UInt8(ascii: ">") else { return nil }

@@ -1,8 +1,7 @@
 // Building a tokenizer from the tokenizer.ggml.* metadata of a GGUF file (read elsewhere):
 // "gpt2" models are byte-level BPE with the pre-tokenizer regex chosen from tokenizer.ggml.pre
 // as llama.cpp's llama-vocab.cpp does; "llama" models are SentencePiece BPE, rebuilt as the
-// Llama-2 tokenizer.json pipeline with merges derived from the scores as transformers'
-// GGUF converter (SentencePieceExtractor) derives them.
+// Llama-2 tokenizer.json pipeline with merges derived from the scores as transformers does.
 import Foundation
 
 extension Tokenizer {
@@ -113,14 +112,14 @@ extension Tokenizer {
         }
     }
 
-    /// Merges of a SentencePiece BPE vocabulary: every split of a normal piece into two normal
-    /// pieces, ordered by the piece's score (highest first), then by piece id, then by the ids
-    /// of the two halves, so that applying merges by rank replays SentencePiece's
-    /// highest-score-first merging.
+    /// Merges of a SentencePiece BPE vocabulary, as transformers' generate_merges makes them:
+    /// every split of a normal piece into two normal pieces, ordered by the piece's score
+    /// (highest first), ties by longer left then longer right part, then by piece id and the
+    /// ids of the parts; applying them by rank replays SentencePiece's highest-score merging.
     static func sentencePieceMerges(_ tokens: [String], _ scores: [Float], _ isNormal: [Bool]) -> [(String, String)] {
         var normalIds: [ExactString: Int] = [:]
         for (id, t) in tokens.enumerated() where isNormal[id] { normalIds[ExactString(t)] = id }
-        struct Candidate { let score: Float; let piece: Int; let left: Int; let right: Int }
+        struct Candidate { let score: Float; let leftLength: Int; let rightLength: Int; let piece: Int; let left: Int; let right: Int }
         var candidates: [Candidate] = []
         for (id, t) in tokens.enumerated() where isNormal[id] {
             let scalars = Array(t.unicodeScalars)
@@ -130,12 +129,15 @@ extension Tokenizer {
                 l.append(contentsOf: scalars[..<cut])
                 r.append(contentsOf: scalars[cut...])
                 if let li = normalIds[ExactString(String(l))], let ri = normalIds[ExactString(String(r))] {
-                    candidates.append(Candidate(score: scores[id], piece: id, left: li, right: ri))
+                    candidates.append(Candidate(score: scores[id], leftLength: cut, rightLength: scalars.count - cut,
+                                                piece: id, left: li, right: ri))
                 }
             }
         }
         candidates.sort {
             if $0.score != $1.score { return $0.score > $1.score }
+            if $0.leftLength != $1.leftLength { return $0.leftLength > $1.leftLength }
+            if $0.rightLength != $1.rightLength { return $0.rightLength > $1.rightLength }
             if $0.piece != $1.piece { return $0.piece < $1.piece }
             if $0.left != $1.left { return $0.left < $1.left }
             return $0.right < $1.right

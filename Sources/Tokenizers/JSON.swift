@@ -1,8 +1,6 @@
-// A small JSON reader for tokenizer files (RFC 8259), and a cursor that remembers the JSON
-// path of every value so that a wrong or missing field is reported as `model.merges[12]`.
-// Objects keep their members in file order as pairs: vocabularies hold keys that a Swift
-// Dictionary<String, _> would merge (canonically equivalent spellings), and the 49k-entry
-// SmolLM2 vocabulary is read straight into the BPE tables without an intermediate dictionary.
+// A small JSON reader for tokenizer files (RFC 8259), and a cursor that knows the JSON path
+// of each value, so a bad field is reported as `model.merges[12]`. Objects keep their members
+// as ordered pairs: a Swift Dictionary<String, _> would merge canonically equivalent keys.
 import Foundation
 
 enum JSON {

@@ -4,7 +4,7 @@
 //   GPT-2   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //   Llama-3 (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //   Qwen2   the Llama-3 pattern with \p{N} in place of \p{N}{1,3}
-// Any other regex goes through NSRegularExpression (ICU), slower and with ICU's \s.
+// Any other regex goes through NSRegularExpression (ICU), slower.
 import Foundation
 
 enum SplitPattern {
@@ -24,8 +24,34 @@ enum SplitPattern {
         case gpt2Source: return .gpt2
         case llama3Source: return .llama3
         case qwen2Source: return .qwen2
-        default: return .regex(try NSRegularExpression(pattern: source), source: source)
+        default: return .regex(try compileOniguruma(source), source: source)
         }
+    }
+
+    /// Compiles a pattern written for Oniguruma (the engine of the tokenizers library) with
+    /// ICU. The two differ in \s: ICU's is [\t\n\f\r\p{Z}], Oniguruma's the White_Space
+    /// property, which adds U+000B and U+0085; \s and \S are rewritten as explicit sets (ICU
+    /// accepts a set nested in a set, so this holds inside brackets too).
+    static func compileOniguruma(_ source: String) throws -> NSRegularExpression {
+        let space = #"\t\n\x{0B}\f\r\x{85}\p{Z}"#
+        var out = ""
+        var escaped = false
+        for c in source.unicodeScalars {
+            if escaped {
+                switch c {
+                case "s": out += "[" + space + "]"
+                case "S": out += "[^" + space + "]"
+                default: out += "\\" + String(c)
+                }
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        if escaped { out += "\\" }
+        return try NSRegularExpression(pattern: out)
     }
 
     var source: String {

@@ -35,7 +35,8 @@ extension Tokenizer {
     }
 
     /// bos_token / eos_token / pad_token of tokenizer_config.json, each a string, an
-    /// AddedToken object with "content", or null; an absent key keeps the current value.
+    /// AddedToken object with "content", or null; an absent key keeps the current value, a
+    /// token the vocabulary lacks gives nil.
     func withSpecialTokens(from config: JSONField) throws -> Tokenizer {
         func resolve(_ key: String, _ current: Int?) throws -> Int? {
             guard config.has(key) else { return current }
@@ -46,8 +47,9 @@ extension Tokenizer {
             case .object: content = try field.string("content")
             default: throw field.error("expected a token string or an object with \"content\", found \(field.value.typeName)")
             }
-            guard let id = id(content) else { throw field.error("token \"\(content)\" is not in the vocabulary") }
-            return id
+            // transformers would add a missing token to the vocabulary; without an id for it
+            // there is none to report, and the tokenizer itself is still usable.
+            return id(content)
         }
         _ = try config.members()
         return Tokenizer(model: model, normalizer: normalizer, preTokenizer: preTokenizer, decoder: decoder,
@@ -159,7 +161,7 @@ struct TokenizerFile {
     }
 
     private func compile(_ source: String, _ f: JSONField) throws -> NSRegularExpression {
-        do { return try NSRegularExpression(pattern: source) } catch {
+        do { return try SplitPattern.compileOniguruma(source) } catch {
             throw f.error("cannot compile regex \"\(source)\" with NSRegularExpression")
         }
     }

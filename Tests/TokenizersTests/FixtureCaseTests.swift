@@ -52,4 +52,17 @@ import Tokenizers
         #expect(smol.summary.hasPrefix("byte-level BPE, vocab 49152, 17 special tokens"))
         #expect(llama2.summary.hasPrefix("SentencePiece BPE, vocab 600, 3 special tokens"))
     }
+
+    /// The word cache is shared; encoding from many threads at once must not change ids.
+    @Test func concurrentEncodingAgrees() throws {
+        let tokenizer = try Tokenizer.load(FixtureCases.folder("smollm2"))
+        let cases = try FixtureCases.load("smollm2")
+        let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: cases.count * 4)
+        results.initialize(repeating: [])
+        defer { _ = results.deinitialize(); results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: cases.count * 4) { k in
+            results[k] = tokenizer.encode(cases[k % cases.count].text, addSpecialTokens: false)
+        }
+        for k in 0..<(cases.count * 4) { #expect(results[k] == cases[k % cases.count].ids, "\(cases[k % cases.count].name)") }
+    }
 }
