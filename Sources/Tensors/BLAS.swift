@@ -9,6 +9,15 @@ public enum BLAS {
                               weight: UnsafePointer<Float>, outFeatures: Int,
                               into y: UnsafeMutablePointer<Float>, beta: Float = 0) {
         _ = Threads.count
+        if rows <= 2 {
+            // One token at a time (generation): sgemm would pack the whole weight matrix
+            // for a single row; sgemv streams it once.
+            for r in 0..<rows {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), 1, weight, Int32(inFeatures),
+                            x + r * inFeatures, 1, beta, y + r * outFeatures, 1)
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                     Int32(rows), Int32(outFeatures), Int32(inFeatures),
                     1, x, Int32(inFeatures), weight, Int32(inFeatures),

@@ -45,7 +45,14 @@ extension Model {
             let tj = url.appendingPathComponent("tokenizer.json")
             if FileManager.default.fileExists(atPath: tj.path) { tokenizer = try Tokenizer.load(tj) }
         }
-        var m = try Model(config: ckpt.config, tensors: ckpt.tensors, tokenizer: tokenizer, source: url.path)
+        var config = ckpt.config
+        if let g = ckpt.gguf {
+            // What the file stores, e.g. "GGUF Q4_1 ×210, F32 ×61, Q8_0 ×1" (weights are fp32 in memory).
+            var counts: [String: Int] = [:]
+            for t in g.tensorInfos { counts[t.type.name, default: 0] += 1 }
+            config.dtype = "GGUF " + counts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        }
+        var m = try Model(config: config, tensors: ckpt.tensors, tokenizer: tokenizer, source: url.path)
         if let tree = ckpt.config.raw["come_merge_tree"], let t = MergeTree(json: tree) { m.mergeTree = t }
         return m
     }
@@ -56,6 +63,7 @@ extension Model {
         return try Tokenizer.fromGGUF(
             model: t.model, pre: t.pre, tokens: t.tokens, scores: t.scores, tokenTypes: t.tokenTypes,
             merges: t.merges, bosId: t.bosTokenId, eosId: t.eosTokenId, unkId: t.unknownTokenId,
-            padId: t.paddingTokenId, addBOS: t.addBosToken, addEOS: t.addEosToken)
+            padId: t.paddingTokenId, addBOS: t.addBosToken, addEOS: t.addEosToken,
+            addSpacePrefix: try g.bool("tokenizer.ggml.add_space_prefix"))
     }
 }

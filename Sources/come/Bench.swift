@@ -2,13 +2,14 @@
 // throughput of the model at several batch × length shapes and thread counts, in one run,
 // so the ratio of the two says how much of the machine the forward pass uses.
 import ArgumentParser
+import Corpora
 import Foundation
 import Tensors
 import Transformer
 
 func peakRSSBytes() -> Int {
     var u = rusage()
-    getrusage(RUSAGE_SELF, &u)
+    getrusage(RUSAGE_SELF.rawValue, &u)
     return u.ru_maxrss * 1024
 }
 
@@ -35,6 +36,18 @@ struct BenchForward: ParsableCommand {
         print("come bench-forward — \(m.source)")
         print("BLAS: \(Threads.blasConfig)")
         print(String(format: "load: %.2f s, peak RSS after load %@ (fp32 weights %@)\n", loadSeconds, formatBytes(rssAfterLoad), formatBytes(m.parameterCount * 4)))
+        if let tok = m.tokenizer, let wiki = try? DataLocations.wikitext2() {
+            let text = try TextCorpus.wikitextEvaluationText(wiki)
+            var times: [Double] = []
+            var n = 0
+            for _ in 0..<reps {
+                let s = Date()
+                n = tok.encode(text).count
+                times.append(Date().timeIntervalSince(s))
+            }
+            print(String(format: "tokenise WikiText-2 test (%.2f MB, rows joined with \"\\n\\n\"): %d tokens in %.3f s (median of %d)\n",
+                         Double(text.utf8.count) / 1e6, n, median(times), reps))
+        }
         var sgemmRate: [Int: Double] = [:]
         print("sgemm at the model's shapes, M = 2048 rows (GFLOP/s, median of \(reps))")
         print("| shape (N×K) | " + threadCounts.map { "\($0) thr" }.joined(separator: " | ") + " |")
