@@ -34,20 +34,22 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["Tensors", "Checkpoints", "Tokenizers"], swiftSettings: optimise),
         .target(name: "Corpora", dependencies: ["Tokenizers", "CZlib"], swiftSettings: optimise),
         .target(name: "Evaluation", dependencies: ["Transformer", "Corpora"], swiftSettings: optimise),
+        .target(name: "Compression", dependencies: ["Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
         // The language core knows no model code; Workbench (later) binds the two.
         .target(name: "Script", swiftSettings: optimise),
         .executableTarget(name: "come", dependencies: [
-            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Script", "CEditLine",
+            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression", "Script", "CEditLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimise),
 
         .target(name: "TestSupport", dependencies: ["Tensors", "Checkpoints"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Data"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"]),
     ],
     // Swift 5 mode: the model code shares raw buffers across DispatchQueue.concurrentPerform

@@ -115,4 +115,5 @@ struct PPL: ParsableCommand {
     }
 }
 
+setvbuf(stdout, nil, _IOLBF, 0)  // line by line even into a pipe: tables and progress stay in step
 Come.main()
