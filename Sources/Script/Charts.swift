@@ -27,12 +27,14 @@ public enum BarChart {
     private static let partials: [Character] = ["▏", "▎", "▍", "▌", "▋", "▊", "▉"]
 
     /// One line per value: the label, a bar proportional to |value| over the largest |value|,
-    /// and the value. `unicode` draws with block characters (to eighths), else with `#`.
-    public static func render(values: [Double], labels: [String], width: Int = 40, unicode: Bool = false) -> String {
+    /// and the value (as `texts` gives it, else four decimals). `unicode` draws with block
+    /// characters (to eighths), else with `#`.
+    public static func render(values: [Double], labels: [String], texts: [String]? = nil, width: Int = 40,
+                              unicode: Bool = false) -> String {
         guard !values.isEmpty else { return "(no values)" }
         let labels = values.indices.map { $0 < labels.count ? labels[$0] : String($0) }
         let labelWidth = labels.map(\.count).max() ?? 0
-        let texts = values.map(formatNumber)
+        let texts = values.indices.map { k in texts.flatMap { k < $0.count ? $0[k] : nil } ?? formatNumber(values[k]) }
         let valueWidth = texts.map(\.count).max() ?? 0
         let scale = values.filter(\.isFinite).map(abs).max() ?? 0
         let separator = unicode ? " │ " : " | "

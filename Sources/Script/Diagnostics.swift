@@ -186,7 +186,13 @@ public struct DiagnosticFormatter: Sendable {
         if let hint = d.hint {
             lines.append(paint("hint", "1;36") + ": " + hint)
         }
-        for note in d.notes {
+        // A runaway recursion gathers hundreds of call sites: keep the ends of the chain.
+        let notes = d.notes.count > 10 ? Array(d.notes.prefix(5)) + [nil] + Array(d.notes.suffix(3)) : d.notes.map { $0 }
+        for note in notes {
+            guard let note else {
+                lines.append("  ... \(d.notes.count - 8) more")
+                continue
+            }
             if let r = note.range {
                 lines.append("  \(note.message) at \(r)")
             } else {
@@ -201,22 +207,25 @@ public struct DiagnosticFormatter: Sendable {
     }
 }
 
-/// Levenshtein distance, for "did you mean" suggestions.
+/// Edit distance counting a swap of neighbours as one edit (optimal string alignment), for
+/// "did you mean" suggestions: `nsmaples` is one edit from `nsamples`.
 func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    var current = [Int](repeating: 0, count: y.count + 1)
+    var d = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+    for i in 0...x.count { d[i][0] = i }
+    for j in 0...y.count { d[0][j] = j }
     for i in 1...x.count {
-        current[0] = i
         for j in 1...y.count {
             let cost = x[i - 1] == y[j - 1] ? 0 : 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+            }
         }
-        swap(&previous, &current)
     }
-    return previous[y.count]
+    return d[x.count][y.count]
 }
 
 /// The closest candidate within a distance that grows with the word (a third of its length,

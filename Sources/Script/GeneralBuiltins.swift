@@ -116,7 +116,8 @@ func valueBuiltins() -> [BuiltinSpec] {
             var failure: ScriptError?
             let order = xs.indices.sorted { i, j in
                 guard let c = Value.compare(keys[i], keys[j]) else {
-                    failure = failure ?? fail("`sort` cannot compare \(keys[i].typeName) and \(keys[j].typeName)", "values",
+                    let names = [keys[i].typeName, keys[j].typeName].sorted()
+                    failure = failure ?? fail("`sort` cannot compare \(names[0]) and \(names[1])", "values",
                                               id: ErrorID.unsupportedOperands)
                     return i < j
                 }

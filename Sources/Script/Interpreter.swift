@@ -522,6 +522,7 @@ final class Interpreter {
     func showText(_ v: Value) -> String {
         if case .list(let xs) = v, !xs.isEmpty, xs.allSatisfy({ $0.number != nil }) {
             return BarChart.render(values: xs.map { $0.number! }, labels: xs.indices.map(String.init),
+                                   texts: xs.map { if case .int(let i) = $0 { return String(i) }; return formatNumber($0.number!) },
                                    width: displayOptions.barWidth, unicode: displayOptions.terminal)
         }
         return v.display(displayOptions)

@@ -10,6 +10,8 @@ struct Parser {
     private var pos = 0
     /// Open `(`, `[` and record `{` around the current token; newlines inside them are skipped.
     private var bracketDepth = 0
+    /// The open brackets themselves, innermost last, to blame when the input ends inside one.
+    private var openers: [Token] = []
     private var loopDepth = 0
     private var fnDepth = 0
     private var nesting = 0
@@ -79,6 +81,11 @@ struct Parser {
 
     private mutating func unexpected(_ expected: String, hint: String? = nil) -> Diagnostic {
         let t = peek()
+        if t.kind == .eof, let open = openers.last, case .symbol(let o) = open.kind {
+            let closer = o == .leftParen ? ")" : (o == .leftBracket ? "]" : "}")
+            return source.diagnostic(ErrorID.unclosedBracket, "unclosed `\(o.rawValue)`", at: open.span,
+                                     hint: "add `\(closer)` to close it")
+        }
         return source.diagnostic(ErrorID.unexpectedToken, "\(expected), found \(t.kind.described)", at: t.span, hint: hint)
     }
 
@@ -91,9 +98,10 @@ struct Parser {
         return try body(&self)
     }
 
-    private mutating func bracketed<T>(_ body: (inout Parser) throws -> T) rethrows -> T {
+    private mutating func bracketed<T>(_ open: Token, _ body: (inout Parser) throws -> T) rethrows -> T {
         bracketDepth += 1
-        defer { bracketDepth -= 1 }
+        openers.append(open)
+        defer { bracketDepth -= 1; openers.removeLast() }
         return try body(&self)
     }
 
@@ -252,7 +260,7 @@ struct Parser {
         advance()
         let open = try expect(.leftParen, "after the function's name")
         var params: [Parameter] = []
-        try bracketed { p in
+        try bracketed(open) { p in
             while !p.check(.rightParen) {
                 let t = p.peek()
                 guard case .identifier(let pname) = t.kind else {
@@ -480,12 +488,12 @@ struct Parser {
         while true {
             if check(.leftParen) {
                 let open = advance()
-                let args = try bracketed { p in try p.arguments(open) }
-                let closing = try bracketed { p in try p.close(.rightParen, opener: open, "after the arguments") }
+                let args = try bracketed(open) { p in try p.arguments(open) }
+                let closing = try bracketed(open) { p in try p.close(.rightParen, opener: open, "after the arguments") }
                 e = .call(e, args, e.span.to(closing.span))
             } else if check(.leftBracket) {
                 let open = advance()
-                e = try bracketed { p in try p.subscriptSuffix(e, open) }
+                e = try bracketed(open) { p in try p.subscriptSuffix(e, open) }
             } else if check(.dot) {
                 advance()
                 let t = peek()
@@ -559,17 +567,17 @@ struct Parser {
         case .identifier(let n): advance(); return .name(n, t.span)
         case .symbol(.leftParen):
             advance()
-            return try bracketed { p in
+            return try bracketed(t) { p in
                 let inner = try p.expression()
                 let closing = try p.close(.rightParen, opener: t, "after the expression")
                 return p.reparenthesized(inner, t.span.to(closing.span))
             }
         case .symbol(.leftBracket):
             advance()
-            return try bracketed { p in try p.listLiteral(t) }
+            return try bracketed(t) { p in try p.listLiteral(t) }
         case .symbol(.leftBrace):
             advance()
-            return try bracketed { p in try p.recordLiteral(t) }
+            return try bracketed(t) { p in try p.recordLiteral(t) }
         default:
             var hint: String?
             if t.kind == .keyword(.fn) { hint = "functions are declared as statements: `fn name(a) { ... }`" }

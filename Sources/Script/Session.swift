@@ -127,7 +127,8 @@ public final class Session {
     /// expression statements go to the output's `display`.
     public func run(source text: String, file: String, path: String? = nil) -> RunResult {
         cancellation.clear()
-        let source = Source(file: file, text: text, path: path ?? interpreter.resolvePath(file))
+        let fsPath = URL(fileURLWithPath: path ?? interpreter.resolvePath(file)).standardized.path
+        let source = Source(file: file, text: text, path: fsPath)
         let program: Program
         do {
             program = try Parser.parse(source)
