@@ -142,3 +142,38 @@ func storedDtypeVariants(name: String, scale: Float) throws {
         #expect(s.contains("local copy"))
     }
 }
+
+@Test func samplingIsSeededAndDegeneratesToGreedy() throws {
+    let m = try loadFixtureModel("llama")
+    let out = try SafetensorsFile(Fixtures.model("llama").appendingPathComponent("outputs.safetensors"))
+    let prompt = try out.int64s("generate.prompt_ids").map { Int($0) }
+    let greedy = try out.int64s("generate.new_ids").map { Int($0) }
+    let opts = SamplingOptions(maxNewTokens: 16, temperature: 0.9, topK: 40, topP: 0.95, seed: 7, stopAtEOS: false)
+    let a = try m.generate(prompt: prompt, options: opts)
+    let b = try m.generate(prompt: prompt, options: opts)
+    #expect(a == b)
+    var other = opts; other.seed = 8
+    #expect(try m.generate(prompt: prompt, options: other) != a)
+    var top1 = opts; top1.topK = 1
+    #expect(try m.generate(prompt: prompt, options: top1) == greedy)
+    // A probability distribution over the vocabulary: every draw is a valid id among the top-k.
+    var rng = SplitMix64(seed: 3)
+    let logits: [Float] = [0, 5, 1, 4, -2]
+    var seen = Set<Int>()
+    for _ in 0..<200 { seen.insert(Model.sample(logits, options: SamplingOptions(temperature: 1, topK: 2), rng: &rng)) }
+    #expect(seen == [1, 3])
+}
+
+@Test func threadCountDoesNotChangeResults() throws {
+    let m = try loadFixtureModel("qwen3")
+    let out = try SafetensorsFile(Fixtures.model("qwen3").appendingPathComponent("outputs.safetensors"))
+    let ids = try ids2D(out, "batch1.input_ids")
+    let before = Threads.count
+    defer { Threads.set(before) }
+    Threads.set(1)
+    let one = try m.forward(ids).logits!.data
+    Threads.set(2)
+    let two = try m.forward(ids).logits!.data
+    // BLAS blocks differently per thread count: rounding only, within the parity tolerance.
+    #expect(maxAbsDiff(one, two) <= tolerance(two, scale: 1e-5))
+}
