@@ -37,8 +37,12 @@ let package = Package(
         .target(name: "Compression", dependencies: ["Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
         // The language core knows no model code; Workbench (later) binds the two.
         .target(name: "Script", swiftSettings: optimise),
+        .target(name: "Workbench", dependencies: [
+            "Script", "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: optimise),
         .executableTarget(name: "come", dependencies: [
-            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression", "Script", "CEditLine",
+            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression", "Script", "Workbench", "CEditLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimise),
@@ -50,6 +54,7 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "TestSupport"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Script", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"]),
     ],
     // Swift 5 mode: the model code shares raw buffers across DispatchQueue.concurrentPerform

@@ -27,6 +27,8 @@ public struct Model: Sendable {
     public var invFreq: [Float]
     /// Where the weights came from (a path), for summaries and logs.
     public var source: String
+    /// Tokenizer and generation files a saved checkpoint carries (name → bytes).
+    public var auxiliaryFiles: [String: Data] = [:]
 
     public var numLayers: Int { layers.count }
     public var hiddenSize: Int { embedTokens.shape[1] }

@@ -54,6 +54,13 @@ extension Model {
         }
         var m = try Model(config: config, tensors: ckpt.tensors, tokenizer: tokenizer, source: url.path)
         if let tree = ckpt.config.raw["come_merge_tree"], let t = MergeTree(json: tree) { m.mergeTree = t }
+        if let g = ckpt.gguf {
+            if let meta = try? g.tokenizerMetadata() { m.auxiliaryFiles = ModelSaver.tokenizerFiles(meta) }
+        } else {
+            var isDir: ObjCBool = false
+            let folder = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue ? url : url.deletingLastPathComponent()
+            m.auxiliaryFiles = ModelSaver.filesBeside(folder)
+        }
         return m
     }
 
