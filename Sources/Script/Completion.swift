@@ -91,7 +91,8 @@ extension Session {
 
         var candidates: [String] = []
         if let call {
-            let params = parameterNames(of: call.callee)
+            // Parameters already given, by position or keyword, are not offered again.
+            let params = parameterNames(of: call.callee).dropFirst(call.positionalIndex)
             candidates += params.filter { !call.keywordsUsed.contains($0) && $0.hasPrefix(word) }.map { $0 + "=" }
             if call.keyword == nil, let p = parameter(for: call), let c = p.completer, !c.inString {
                 candidates += c.complete(word, env)
