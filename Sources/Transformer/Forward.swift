@@ -29,6 +29,7 @@ public struct ForwardOptions: Sendable {
 }
 
 public struct ForwardCancelled: Error, CustomStringConvertible {
+    public init() {}
     public var description: String { "cancelled" }
 }
 

@@ -34,7 +34,7 @@ struct Come: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "come",
         abstract: "A workbench for compressing LLMs by removing and merging transformer layers (CoMe and its baselines).",
-        subcommands: [Info.self, Generate.self, PPL.self, BenchForward.self])
+        subcommands: [Run.self, Check.self, Info.self, Generate.self, PPL.self, BenchForward.self])
 }
 
 struct Info: ParsableCommand {
@@ -116,4 +116,5 @@ struct PPL: ParsableCommand {
 }
 
 setvbuf(stdout, nil, _IOLBF, 0)  // line by line even into a pipe: tables and progress stay in step
+_ = dispatchScripting(Array(CommandLine.arguments.dropFirst()))
 Come.main()

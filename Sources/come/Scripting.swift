@@ -1,0 +1,114 @@
+// `come run FILE.come`, `come FILE.come` (and `#!/usr/bin/env come`), `come -e 'stmt'`,
+// `come check FILE.come`, and plain `come`: the REPL on a terminal, statements read line
+// by line from a pipe otherwise.
+import ArgumentParser
+import Foundation
+import Script
+import Workbench
+
+struct SessionFlags: ParsableArguments {
+    @Option(help: "Write the session log here (default .come/sessions/<UTC time>-<pid>.jsonl).") var log: String?
+    @Flag(name: .customLong("no-log"), help: "Write no session log.") var noLog = false
+    @Flag(name: .customLong("keep-going"), help: "Continue after a failing statement.") var keepGoing = false
+    @Option(help: "Threads for BLAS and parallel loops.") var threads: Int?
+
+    func hostOptions() -> HostOptions {
+        if let t = threads { Tensors.Threads.set(t) }
+        var o = HostOptions()
+        o.logPath = log; o.noLog = noLog; o.keepGoing = keepGoing
+        return o
+    }
+}
+
+import Tensors
+
+func makeSession(_ o: HostOptions) -> Session {
+    do { return try Host.makeSession(o) } catch {
+        FileHandle.standardError.write(Data("error: cannot open the session log: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+func reportDiagnostics(_ s: Session, _ r: RunResult) {
+    for d in r.diagnostics { FileHandle.standardError.write(Data((s.render(d) + "\n").utf8)) }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a .come script; words after the path are its arguments.")
+    @OptionGroup var flags: SessionFlags
+    @ArgumentParser.Argument(help: "The script.") var file: String
+    @ArgumentParser.Argument(parsing: .captureForPassthrough, help: "Arguments the script reads with args / arg(\"name\", default).") var scriptArguments: [String] = []
+
+    func run() throws {
+        let s = makeSession(flags.hostOptions())
+        s.scriptArguments = scriptArguments
+        let r = s.run(file: file)
+        reportDiagnostics(s, r)
+        throw ExitCode(r.exitCode)
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Parse a script and resolve its names without running it.")
+    @ArgumentParser.Argument var file: String
+    func run() throws {
+        var o = HostOptions(); o.noLog = true
+        let s = makeSession(o)
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("error: cannot read \(file)\n".utf8))
+            throw ExitCode(1)
+        }
+        let ds = s.check(source: text, file: file)
+        for d in ds { FileHandle.standardError.write(Data((s.render(d) + "\n").utf8)) }
+        if !ds.isEmpty { throw ExitCode(1) }
+        print("\(file): ok")
+    }
+}
+
+/// Handles the forms ArgumentParser cannot: no arguments, `-e`, and a script path first.
+func dispatchScripting(_ argv: [String]) -> Bool {
+    var o = HostOptions()
+    if argv.isEmpty {
+        if isatty(0) != 0 {
+            let s = makeSession(o)
+            var repl = REPL(session: s, logPath: Host.logPath)
+            exit(repl.run())
+        }
+        // A pipe: plain lines, no prompts; statements accumulate until brackets close.
+        o.terminal = false
+        let s = makeSession(o)
+        var pending = ""
+        var failed = false
+        while let line = Swift.readLine(strippingNewline: false) {
+            pending += line
+            if !s.isComplete(pending) { continue }
+            let r = s.evaluateCell(pending)
+            pending = ""
+            for d in r.diagnostics { FileHandle.standardError.write(Data((s.render(d) + "\n").utf8)) }
+            if let v = r.value { print(v.display(s.display)) }
+            if r.status != .ok { failed = true; break }
+        }
+        if !failed && !pending.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let r = s.evaluateCell(pending)
+            for d in r.diagnostics { FileHandle.standardError.write(Data((s.render(d) + "\n").utf8)) }
+            if let v = r.value { print(v.display(s.display)) }
+            failed = r.status != .ok
+        }
+        exit(failed ? 1 : 0)
+    }
+    if argv[0] == "-e", argv.count >= 2 {
+        let s = makeSession(o)
+        s.scriptArguments = Array(argv.dropFirst(2))
+        let r = s.run(source: argv[1], file: "-e")
+        reportDiagnostics(s, r)
+        exit(r.exitCode)
+    }
+    if argv[0].hasSuffix(".come"), FileManager.default.fileExists(atPath: argv[0]) {
+        let s = makeSession(o)
+        s.scriptArguments = Array(argv.dropFirst())
+        let r = s.run(file: argv[0])
+        reportDiagnostics(s, r)
+        exit(r.exitCode)
+    }
+    return false
+}
