@@ -80,7 +80,8 @@ public func engineBuiltins() -> [BuiltinSpec] {
             let tok = try tokenizerOf(m)
             var seed = UInt64(try a.optionalInt("seed") ?? 0)
             if a.isNone("seed") {
-                seed = UInt64.random(in: 0..<(1 << 31))
+                if case .int(let logged)? = ReplayOverrides.take("generate", "seed") { seed = UInt64(logged) }
+                else { seed = UInt64.random(in: 0..<(1 << 31)) }
                 ctx.recordResolved("seed", .int(Int(seed)))
             }
             let opts = SamplingOptions(maxNewTokens: try a.int("max_tokens"), temperature: Float(try a.double("temperature")),

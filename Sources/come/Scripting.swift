@@ -112,3 +112,40 @@ func dispatchScripting(_ argv: [String]) -> Bool {
     }
     return false
 }
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replay", abstract: "Re-run a session log and verify every record (fingerprints, results).")
+    @ArgumentParser.Argument(help: "The session log (.jsonl).") var log: String
+    @Option(help: "Relative tolerance for float results.") var tolerance = 1e-6
+    @Option(help: "Stop after record N.") var until: Int?
+    @Flag(name: .customLong("from-script"), help: "Re-run the sources only, comparing nothing.") var fromScript = false
+    @Flag(name: .customLong("allow-effects"), help: "Allow shell calls and writes outside the working folder.") var allowEffects = false
+
+    func run() throws {
+        var o = ReplayOptions()
+        o.tolerance = tolerance; o.until = until; o.fromScript = fromScript; o.allowEffects = allowEffects
+        do {
+            let r = try Replay.run(log: log, options: o, output: CapturedOutput())
+            if let t = r.truncatedTail { FileHandle.standardError.write(Data("note: \(t)\n".utf8)) }
+            if let d = r.divergence {
+                FileHandle.standardError.write(Data("replay diverged at \(d)\n".utf8))
+                throw ExitCode(1)
+            }
+            print("replayed \(r.replayed) records of \(log): all match")
+        } catch let e as ExitCode { throw e } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Log2Script: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log2script", abstract: "Write a session log's statements as a .come script.")
+    @ArgumentParser.Argument var log: String
+    func run() throws {
+        do { print(try Replay.script(fromLog: log), terminator: "") } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
