@@ -37,12 +37,56 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a .come script; words after the path are its arguments.")
     @OptionGroup var flags: SessionFlags
     @ArgumentParser.Argument(help: "The script.") var file: String
+    @Option(help: "Also render the run as a Markdown notebook here (figures as SVG beside it).") var notebook: String?
+    @Flag(name: .customLong("no-timings"), help: "Leave cell timings out of the notebook.") var noTimings = false
     @ArgumentParser.Argument(parsing: .captureForPassthrough, help: "Arguments the script reads with args / arg(\"name\", default).") var scriptArguments: [String] = []
 
+    /// come's own flags may follow the script path (`come run x.come --notebook out.md`);
+    /// everything else, and everything after `--`, is the script's.
+    func split() -> (flags: SessionFlags, notebook: String?, noTimings: Bool, script: [String]) {
+        var f = flags, nb = notebook, nt = noTimings, rest: [String] = []
+        var i = 0
+        let a = scriptArguments
+        while i < a.count {
+            switch a[i] {
+            case "--": rest += a[(i + 1)...]; i = a.count; continue
+            case "--notebook" where i + 1 < a.count: nb = a[i + 1]; i += 1
+            case "--log" where i + 1 < a.count: f.log = a[i + 1]; i += 1
+            case "--threads" where i + 1 < a.count: f.threads = Int(a[i + 1]); i += 1
+            case "--no-timings": nt = true
+            case "--no-log": f.noLog = true
+            case "--keep-going": f.keepGoing = true
+            default: rest.append(a[i])
+            }
+            i += 1
+        }
+        return (f, nb, nt, rest)
+    }
+
     func run() throws {
+        let (flags, notebook, noTimings, scriptArguments) = split()
         let s = makeSession(flags.hostOptions())
         s.scriptArguments = scriptArguments
+        var recorder: NotebookRecorder? = nil
+        if notebook != nil {
+            s.display = DisplayOptions(terminal: false)
+            let rec = NotebookRecorder(renderDiagnostic: { DiagnosticFormatter(color: false).format($0) })
+            s.output = rec
+            recorder = rec
+        }
         let r = s.run(file: file)
+        if let out = notebook, let rec = recorder {
+            let url = URL(fileURLWithPath: out)
+            let base = url.deletingPathExtension().lastPathComponent
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            let nb = NotebookRenderer.render(scriptName: URL(fileURLWithPath: file).lastPathComponent, scriptText: text,
+                                             cells: rec.cells, outputName: base, timings: !noTimings)
+            do { try NotebookRenderer.write(markdown: nb.markdown, figures: nb.figures, to: url) } catch {
+                FileHandle.standardError.write(Data("error: cannot write the notebook \(out): \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            FileHandle.standardError.write(Data("notebook: \(out) (\(rec.cells.count) statements, \(nb.figures.count) figures)\n".utf8))
+        }
         reportDiagnostics(s, r)
         throw ExitCode(r.exitCode)
     }
