@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Compression", dependencies: ["Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
         // The language core knows no model code; Workbench (later) binds the two.
         .target(name: "Script", swiftSettings: optimise),
+        .executableTarget(name: "ScriptFuzz", dependencies: ["Script"]),
         .target(name: "Workbench", dependencies: [
             "Script", "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression",
             .product(name: "Crypto", package: "swift-crypto"),

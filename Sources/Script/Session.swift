@@ -80,6 +80,13 @@ public final class Session {
         set { interpreter.baseDirectory = newValue }
     }
 
+    /// Calls may nest this deep (200 by default). Each level takes a few kilobytes of stack:
+    /// the default fits the main thread, or any thread with at least 4 MB.
+    public var maxCallDepth: Int {
+        get { interpreter.maxCallDepth }
+        set { interpreter.maxCallDepth = newValue }
+    }
+
     /// Safe mode: the effects builtins may have; nil allows all.
     public var allowedEffects: Set<Effect>? {
         get { interpreter.allowedEffects }

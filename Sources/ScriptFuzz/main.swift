@@ -10,7 +10,8 @@ import Script
 /// - input that parses has its brackets balanced, so `isComplete` says true.
 func fuzzOne(_ bytes: UnsafeBufferPointer<UInt8>) {
     let text = String(decoding: bytes, as: UTF8.self)
-    let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    // Lines end at U+000A scalars (a "\r\n" grapheme too), as the lexer counts them.
+    let lineCount = text.unicodeScalars.filter { $0 == "\n" }.count + 1
     do {
         let program = try Program(parsing: text, file: "fuzz.come")
         precondition(Session.isComplete(text), "parsed input reported incomplete")
