@@ -60,6 +60,11 @@ public struct LayerScores: Sendable {
     public var headGroup: [[Float]]
     public var windows: Int
     public var seconds: Double
+
+    public init(blockInfluence: [Double], angularSkip: [Double], neuron: [[Float]], headGroup: [[Float]], windows: Int, seconds: Double = 0) {
+        self.blockInfluence = blockInfluence; self.angularSkip = angularSkip
+        self.neuron = neuron; self.headGroup = headGroup; self.windows = windows; self.seconds = seconds
+    }
 }
 
 public enum Scoring {
