@@ -63,8 +63,10 @@ public enum CoMe {
         guard L > T else { throw ModelError("the model has \(L) layers, not more than the target \(T)") }
         guard m <= L else { throw ModelError("--merge-item \(m) exceeds the \(L) layers") }
         let tScore = Date()
+        let target = max(T, L - m + 1)
+        let phase = "\(L) → \(target)"
         var so = ScoreOptions(batch: o.batch, mergeItem: m, skipSpan: 2, channels: true, rounding: o.behaviour.scoreRounding)
-        if let p = o.progress { so.progress = { d, t in p("score", d, t) } }
+        if let p = o.progress { so.progress = { d, t in p("\(phase) score", d, t) } }
         so.shouldCancel = o.shouldCancel
         let scores = try Scoring.score(model, windows: windows, options: so)
         let scoringSeconds = Date().timeIntervalSince(tScore)
@@ -78,7 +80,7 @@ public enum CoMe {
                 var trial = model
                 try trial.removeLayers(Array(i..<(i + m)))
                 skip.append(try Losses.calibrationLoss(trial, windows: windows, batch: o.batch, shouldCancel: o.shouldCancel))
-                o.progress?("sleb skip", i + 1, L - m + 1)
+                o.progress?("\(phase) sleb skip", i + 1, L - m + 1)
             }
         case .mka:
             // Q8: zeros with the last entry 1, so argmin picks the first window.
@@ -94,7 +96,6 @@ public enum CoMe {
             dropped = dr
         }
         let idx = Budget.firstArgmin(skip)
-        let target = max(T, L - m + 1)
         let k = L - target + 1
         let positions = Array(idx..<(idx + k))
         guard positions.last! < L else { throw ModelError("merge window \(positions) runs past the last layer \(L - 1)") }

@@ -190,7 +190,7 @@ public final class PruneJob {
         for k in 1...(L0 - c.targetLayers) {
             let p = progress
             let ph = try Baselines.slebPhase(&model, alive: &alive, originalCount: L0, removedSoFar: removed, windows: windows, batch: 1,
-                                             progress: p.map { f in { @Sendable d, t in f("phase \(k)", d, t) } })
+                                             progress: p.map { f in { @Sendable d, t in f("\(L0 - k + 1) → \(L0 - k) sleb", d, t) } })
             removed = ph.removeOrder
             timings.scoring += ph.seconds
             log("\(model.numLayers + 1) → \(model.numLayers): SLEB removes original layer \(ph.removed) (loss \(String(format: "%.3f", ph.losses[ph.removed]!))); order \(removed)")
@@ -221,7 +221,7 @@ public final class PruneJob {
         case .shortgpt:
             let p = progress
             let s = try Baselines.shortGPTScores(model, windows: windows!, rounding: b.scoreRounding,
-                                                 progress: p.map { f in { @Sendable d, t in f("score", d, t) } })
+                                                 progress: p.map { f in { @Sendable d, t in f("shortgpt score", d, t) } })
             order = Baselines.ascendingOrder(s)
             info += [("layer_importance", .numbers(s)), ("sorted_indices", .ints(order)), ("time_elapsed", .double(Date().timeIntervalSince(t0)))]
             log("ShortGPT BI: " + s.enumerated().map { "\($0.offset)→\(String(format: "%.4f", $0.element))" }.joined(separator: ", "))
@@ -281,7 +281,7 @@ public final class PruneJob {
                 log("\(ds): \(source), \(pplCache[ds]!.count) windows of \(config.seqlen)")
             }
             let p = progress
-            let r = try Perplexity.evaluate(model, windows: pplCache[ds]!, batch: config.pplBatch) { d, t in p?("\(ds) ppl", d, t) }
+            let r = try Perplexity.evaluate(model, windows: pplCache[ds]!, batch: config.pplBatch) { d, t in p?("\(ds) ppl at \(model.numLayers) layers", d, t) }
             log(String(format: "%@ perplexity at %d layers: %.4f", ds, model.numLayers, r.perplexity))
             perplexities.append((model.numLayers, ds, r.perplexity))
             out.append(("\(ds)_ppl", .double(r.perplexity)))
