@@ -114,6 +114,7 @@ final class Interpreter {
             _ = try eval(e)
         case .assign(let target, let op, let valueExpr, let span):
             var value = try eval(valueExpr)
+            if op == .add, appendInPlace(target, value) { return .normal }
             if let op {
                 let old = try eval(targetExpression(target))
                 value = try binary(op, old, value, span)
@@ -238,53 +239,90 @@ final class Interpreter {
         steps.reverse()
         guard case .name(let root, let rootSpan) = t else { return }
         // Take the value out of its scope while changing it, so the arrays inside are
-        // uniquely referenced and updated in place; put the original back on error.
+        // uniquely referenced and change in place; `update` leaves it as it was on error.
         var frame = scope
         while let f = frame, f.variables[root] == nil { frame = f.parent }
-        let original: Value? = frame != nil ? frame!.variables.removeValue(forKey: root) : globals.removeValue(forKey: root)
-        guard var container = original else { throw undefined(root, rootSpan, call: false) }
-        do {
-            try update(&container, steps[...], value)
-        } catch {
-            if let frame { frame.variables[root] = original } else { globals[root] = original }
-            throw error
+        var container = Value.none
+        if let frame {
+            container = frame.variables.removeValue(forKey: root)!
+        } else if let v = globals.removeValue(forKey: root) {
+            container = v
+        } else {
+            throw undefined(root, rootSpan, call: false)
         }
-        if let frame { frame.variables[root] = container } else { globals[root] = container }
+        defer { if let frame { frame.variables[root] = container } else { globals[root] = container } }
+        try update(&container, steps[...], value)
     }
 
+    /// `xs += [x]` on a list variable appends in place instead of building a new list.
+    private func appendInPlace(_ target: AssignTarget, _ value: Value) -> Bool {
+        guard case .name(let n, _) = target, case .list(let extra) = value else { return false }
+        if let s = scope {
+            guard case .list(var xs)? = s.variables[n] else { return false }
+            s.variables[n] = Value.none
+            xs += extra
+            s.variables[n] = .list(xs)
+        } else {
+            guard case .list(var xs)? = globals[n] else { return false }
+            globals[n] = Value.none
+            xs += extra
+            globals[n] = .list(xs)
+        }
+        return true
+    }
+
+    /// Sets the part of `container` that `steps` lead to. Nothing changes unless every step
+    /// is valid: the one write happens at the end of the path.
     private func update(_ container: inout Value, _ steps: ArraySlice<PathStep>, _ value: Value) throws {
         guard let step = steps.first else { container = value; return }
         let rest = steps.dropFirst()
-        switch (step, container) {
-        case (.field(let name, let span), .record(var r)), (.index(.string(let name), let span), .record(var r)):
-            container = .none
-            var inner: Value
-            if let v = r[name] { inner = v } else if rest.isEmpty { inner = .none } else {
-                container = .record(r)
-                throw fail(ErrorID.noSuchField, "record has no field `\(name)`", span)
-            }
-            r[name] = nil
-            try update(&inner, rest, value)
-            r[name] = inner
-            container = .record(r)
-        case (.index(let i, let span), .list(var xs)):
-            let k = try Operators.position(i, count: xs.count, of: "list").get(orThrow: { located($0, span) })
-            container = .none
-            try update(&xs[k], rest, value)
-            container = .list(xs)
-        case (.field(_, let span), .host(let h)), (.index(_, let span), .host(let h)):
-            throw fail(ErrorID.cannotAssign, "cannot assign into a \(h.typeName)", span,
-                       hint: "host objects change only through builtins")
-        case (.index(let i, let span), _):
-            if case .string = container {
+        switch step {
+        case .field(let name, let span):
+            try updateField(&container, name, span, rest, value)
+        case .index(let i, let span):
+            if case .record = container, case .string(let name) = i {
+                try updateField(&container, name, span, rest, value)
+            } else if case .record = container, case .int(let n) = i {
+                // As when reading, an int index names the field spelled by its digits.
+                try updateField(&container, String(n), span, rest, value)
+            } else if case .list(var xs) = container {
+                // No tuple `switch` here: a temporary copy would keep the array shared.
+                let k = try Operators.position(i, count: xs.count, of: "list").get(orThrow: { located($0, span) })
+                container = .none
+                defer { container = .list(xs) }
+                try update(&xs[k], rest, value)
+            } else if case .host(let h) = container {
+                throw fail(ErrorID.cannotAssign, "cannot assign into a \(h.typeName)", span,
+                           hint: "host objects change only through builtins")
+            } else if case .string = container {
                 throw fail(ErrorID.cannotAssign, "cannot assign to an element of a string", span,
                            hint: "build a new string, e.g. with slices and `+`")
+            } else {
+                throw fail(ErrorID.cannotAssign, "cannot assign to an element of \(container.typeName)"
+                           + (i.typeName == "int" ? "" : " with a \(i.typeName) index"), span)
             }
-            throw fail(ErrorID.cannotAssign, "cannot assign to an element of \(container.typeName)"
-                       + (i.typeName == "int" ? "" : " with a \(i.typeName) index"), span)
-        case (.field(let name, let span), _):
+        }
+    }
+
+    private func updateField(_ container: inout Value, _ name: String, _ span: Span, _ rest: ArraySlice<PathStep>,
+                             _ value: Value) throws {
+        guard case .record(var r) = container else {
+            if case .host(let h) = container {
+                throw fail(ErrorID.cannotAssign, "cannot assign into a \(h.typeName)", span,
+                           hint: "host objects change only through builtins")
+            }
             throw fail(ErrorID.cannotAssign, "cannot assign to field `\(name)` of \(container.typeName)", span)
         }
+        guard r[name] != nil else {
+            guard rest.isEmpty else { throw fail(ErrorID.noSuchField, "record has no field `\(name)`", span) }
+            container = .none
+            r[name] = value
+            container = .record(r)
+            return
+        }
+        container = .none
+        defer { container = .record(r) }
+        try r.modify(name) { try update(&$0, rest, value) }
     }
 
     // MARK: Expressions

@@ -106,6 +106,11 @@ public struct Record {
         }
     }
 
+    /// Changes a field's value in place (keeping its position); the field must exist.
+    mutating func modify(_ key: String, _ body: (inout Value) throws -> Void) rethrows {
+        try body(&storage[key]!)
+    }
+
     public var count: Int { keys.count }
     public var fields: [(key: String, value: Value)] { keys.map { ($0, storage[$0]!) } }
 }
