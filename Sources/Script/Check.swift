@@ -74,7 +74,7 @@ struct Checker {
         var names: Set<String> = []
         for s in flatten(statements) {
             switch s {
-            case .assign(.name(let n, _), _, _, _): names.insert(n)
+            case .assign(.name(let n, _), nil, _, _): names.insert(n)
             case .forIn(let vars, _, _, _): names.formUnion(vars)
             case .function(let f): names.insert(f.name)
             default: break

@@ -132,6 +132,7 @@ struct SessionTests {
             y = len("a", "b")
             z = sqrt("four")
             w = missing_fn(1)
+            count += 1
             """, file: "c.come")
         #expect(out.text.isEmpty)
         #expect(ds.map { "\($0.range!.line):\($0.range!.column) \($0.id) \($0.message)" } == [
@@ -141,6 +142,7 @@ struct SessionTests {
             "8:14 E0403 `len` takes 1 argument, got 2",
             "9:10 E0404 argument `x` of `sqrt` must be number, got string",
             "10:5 E0302 unknown function `missing_fn`",
+            "11:1 E0301 undefined variable `count`",
         ])
         #expect(ds[1].hint == "did you mean `calib`?")
     }
