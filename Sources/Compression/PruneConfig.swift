@@ -66,8 +66,9 @@ public struct PruneConfig: Sendable {
     public var referenceParity = false
     /// --tiled-gqa: only the reference's GQA query-head rule (Q2).
     public var tiledGQA = false
-    /// Perplexity after every step (not only at the end, or with --continue-saving).
-    public var pplEveryStep = false
+    /// Perplexity after every step. The reference evaluates only at the end (or after every
+    /// step with --continue-saving); --reference-parity and --ppl-final-only restore that.
+    public var pplEveryStep = true
     /// Evaluate at most this many perplexity windows per data set.
     public var pplWindows: Int? = nil
     public var pplBatch = 1

@@ -40,6 +40,10 @@ public final class PruneJob {
     var pplCache: [String: [[Int]]] = [:]
     var perplexities: [(layers: Int, data: String, ppl: Double)] = []
     var saved: [URL] = []
+    /// The last evaluation, reused when the model has not changed since (same layer count).
+    var lastEvaluation: (layers: Int, entries: [(String, InfoJSON)])? = nil
+
+    var perStepPPL: Bool { config.pplEveryStep && !config.referenceParity && !config.pplData.isEmpty }
 
     public init(_ config: PruneConfig, log: @escaping (String) -> Void = { _ in }, progress: ((String, Int, Int) -> Void)? = nil) {
         self.config = config; self.log = log; self.progress = progress
@@ -153,7 +157,7 @@ public final class PruneJob {
             if c.continueSaving {
                 try save(model, name: saveName + "_\(model.numLayers)" + (c.woRepeat ? "_worepeat" : ""))
             }
-            if c.continueSaving || c.pplEveryStep {
+            if c.continueSaving || perStepPPL {
                 for (k, v) in try evaluate(model) { rec.append((k, v)) }
             }
             phases.append((s.phase, .object(rec)))
@@ -197,7 +201,7 @@ public final class PruneJob {
             var rec: [(String, InfoJSON)] = (0..<L0).map { (String($0), ph.losses[$0].map { .double($0) } ?? .null) }
             rec += [("remove_order", .ints(removed)), ("time_using", .double(ph.seconds))]
             if c.continueSaving { try save(model, name: saveName + "_\(model.numLayers)") }
-            if c.continueSaving || c.pplEveryStep { for (key, v) in try evaluate(model) { rec.append((key, v)) } }
+            if c.continueSaving || perStepPPL { for (key, v) in try evaluate(model) { rec.append((key, v)) } }
             info.append(("Phase_\(k)", .object(rec)))
         }
         if !c.continueSaving {
@@ -240,7 +244,7 @@ public final class PruneJob {
         let n = L0 - c.targetLayers
         let saveName = c.saveName(plusAlways: b.plusSuffix)
         let toRemove = Array(order.prefix(n))
-        if c.continueSaving || c.pplEveryStep {
+        if c.continueSaving || perStepPPL {
             var done: [Int] = []
             for idx in toRemove {
                 try model.removeLayers([Baselines.currentPosition(of: idx, removedBefore: done)])
@@ -270,6 +274,7 @@ public final class PruneJob {
 
     /// Perplexity on every --ppl-data set (§2.2: windows of S, batch 1), as `{ds}_ppl` entries.
     func evaluate(_ model: Model) throws -> [(String, InfoJSON)] {
+        if let l = lastEvaluation, l.layers == model.numLayers { return l.entries }
         var out: [(String, InfoJSON)] = []
         for ds in config.pplData {
             let t0 = Date()
@@ -286,6 +291,7 @@ public final class PruneJob {
             perplexities.append((model.numLayers, ds, r.perplexity))
             out.append(("\(ds)_ppl", .double(r.perplexity)))
         }
+        lastEvaluation = (model.numLayers, out)
         return out
     }
 

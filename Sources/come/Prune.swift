@@ -1,6 +1,6 @@
 // `come prune`: the reference's main.py flags, flag for flag (reference-algorithms.md §1.1),
 // plus come's own (--nwindows, --seqlen, --calibration-stream, --data-dir, --reference-parity,
-// --tiled-gqa, --ppl-every-step, --ppl-windows). Drives Compression.PruneJob.
+// --tiled-gqa, --ppl-final-only, --ppl-windows). Drives Compression.PruneJob.
 import ArgumentParser
 import Compression
 import Foundation
@@ -49,7 +49,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Folder with wikitext-2-raw-v1/, c4/, mmlu/, alpaca/ … (default ../shared/data).") var dataDir: String?
     @Flag(name: .customLong("reference-parity"), help: "Reproduce every wrong behaviour of the reference (tiled GQA heads, half-precision scores, bare Infinity, `+` file names).") var referenceParity = false
     @Flag(name: .customLong("tiled-gqa"), help: "Only the reference's tiled query-head rule (quirk Q2).") var tiledGQA = false
-    @Flag(name: .customLong("ppl-every-step"), help: "Evaluate --ppl-data after every step without saving each model.") var pplEveryStep = false
+    @Flag(name: .customLong("ppl-final-only"), help: "Evaluate --ppl-data only at the end, as the reference does without --continue-saving (default: after every step).") var pplFinalOnly = false
     @Option(name: .customLong("ppl-windows"), help: "Evaluate at most this many perplexity windows.") var pplWindows: Int?
 
     func run() throws {
@@ -86,7 +86,7 @@ struct Prune: ParsableCommand {
         c.dataDir = dataDir.map { URL(fileURLWithPath: $0) }
         c.referenceParity = referenceParity
         c.tiledGQA = tiledGQA
-        c.pplEveryStep = pplEveryStep
+        c.pplEveryStep = !pplFinalOnly
         c.pplWindows = pplWindows
 
         let t0 = Date()
