@@ -40,6 +40,8 @@ public final class PruneJob {
     var pplCache: [String: [[Int]]] = [:]
     var perplexities: [(layers: Int, data: String, ppl: Double)] = []
     var saved: [URL] = []
+    var calibrationDescription: String? = nil
+    var calibrationWindows: Int? = nil
     /// The last evaluation, reused when the model has not changed since (same layer count).
     var lastEvaluation: (layers: Int, entries: [(String, InfoJSON)])? = nil
 
@@ -87,6 +89,17 @@ public final class PruneJob {
 
     // MARK: calibration
 
+    /// come's trailing info record: how the calibration was chosen and which behaviours ran.
+    func comeRecord(_ b: ReferenceBehaviour, extra: [(String, InfoJSON)] = []) -> InfoJSON {
+        let c = config
+        let amount: InfoJSON = c.calibrationStream != nil ? .string("pre-tokenised stream")
+            : (c.nwindows.map { .string("--nwindows \($0)") } ?? .string("--nsamples \(c.resolvedNSamples) rows"))
+        return .object([("calibration", calibrationDescription.map { .string($0) } ?? .null), ("calibration_amount", amount),
+                        ("calibration_windows", calibrationWindows.map { .int($0) } ?? .null), ("seqlen", .int(c.seqlen)),
+                        ("reference_parity", .bool(c.referenceParity)), ("tiled_gqa", .bool(b.tiledQueryHeads)),
+                        ("score_rounding", .string(b.scoreRounding.rawValue))] + extra)
+    }
+
     func calibration(_ model: Model) throws -> CalibrationWindows {
         let t0 = Date()
         defer { timings.calibration += Date().timeIntervalSince(t0) }
@@ -108,6 +121,8 @@ public final class PruneJob {
         }
         let how = c.nwindows != nil ? "--nwindows \(c.nwindows!) × --seqlen \(c.seqlen)" : (c.calibrationStream != nil ? "pre-tokenised stream" : "--nsamples \(c.resolvedNSamples) rows")
         log("calibration: \(stream.description); \(stream.count) tokens → \(w.ids.count) windows of \(c.seqlen) (\(how))\(stream.padCount > 0 ? ", \(stream.padCount) pad tokens" : "")")
+        calibrationDescription = stream.description
+        calibrationWindows = w.ids.count
         return CalibrationWindows(ids: w.ids, masks: w.masks)
     }
 
@@ -174,9 +189,7 @@ public final class PruneJob {
             for (k, v) in try evaluate(model) { info.append((k, v)) }
         }
         info.append(("merge_info", .array(model.mergeTree.history.map { .array($0.map(InfoJSON.node)) })))
-        info.append(("come", .object([("calibration_windows", .int(windows.count)), ("seqlen", .int(windows.seqlen)),
-                                      ("reference_parity", .bool(c.referenceParity)), ("tiled_gqa", .bool(b.tiledQueryHeads)),
-                                      ("steps", .object(details))])))
+        info.append(("come", comeRecord(b, extra: [("steps", .object(details))])))
         let infoJSON = InfoJSON.object(info)
         let url = try writeInfo(infoJSON, name: "\(saveName)_info.json", bare: b.bareInfinity)
         return PruneOutcome(info: infoJSON, infoURL: url, savedModels: [], perplexities: [], timings: timings, coMeSteps: steps, removed: [])
@@ -208,6 +221,7 @@ public final class PruneJob {
             try save(model, name: saveName + "_\(model.numLayers)")
             for (k, v) in try evaluate(model) { info.append((k, v)) }
         }
+        info.append(("come", comeRecord(b)))
         let j = InfoJSON.object(info)
         let url = try writeInfo(j, name: "\(c.methodFileName(plusAlways: b.plusSuffix))_info.json", bare: b.bareInfinity)
         return PruneOutcome(info: j, infoURL: url, savedModels: [], perplexities: [], timings: timings, coMeSteps: [], removed: removed)
@@ -262,6 +276,7 @@ public final class PruneJob {
             for (k, v) in try evaluate(model) { rec.append((k, v)) }
             info.append(("Layers_\(model.numLayers)", .object(rec)))
         }
+        info.append(("come", comeRecord(b)))
         let j = InfoJSON.object(info)
         let fileName = c.method == .reverse
             ? ([ "reverse_info"] + c.retainLayer.map(String.init)).joined(separator: "_") + ".json"

@@ -45,6 +45,8 @@ struct PruneJobTests {
         #expect(out.info["wiki2_ppl"] == out.info["5_to_4"]?["wiki2_ppl"])
         #expect(out.perplexities.map(\.layers) == [5, 4])
         #expect(out.info.keys == ["6_to_5", "5_to_4", "wiki2_ppl", "merge_info", "come"])
+        #expect(out.info["come"]?["calibration_amount"] == .string("pre-tokenised stream"))
+        #expect(out.info["come"]?["calibration_windows"] == .int(8))
     }
 
     @Test func perplexityFinalOnlyUnderParity() throws {
