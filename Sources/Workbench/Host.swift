@@ -31,6 +31,7 @@ public final class HostOutput: OutputSink {
     }
     public func display(_ value: Value, cell: Int) { write(value.display(options) + "\n") }
     public func report(_ diagnostic: Diagnostic) {}
+    public func statementDidRun(cell: Int, status: StatementStatus, elapsed: Double) { clearProgress() }
     public func progress(_ u: ProgressUpdate) {
         guard progressOnTerminal else { return }
         if Date().timeIntervalSince(lastProgress) < 0.1, u.fraction.map({ $0 < 1 }) ?? true { return }
@@ -44,7 +45,7 @@ public final class HostOutput: OutputSink {
         FileHandle.standardError.write(Data(line.utf8))
         progressShown = true
     }
-    func clearProgress() {
+    public func clearProgress() {
         if progressShown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); progressShown = false }
     }
 }

@@ -31,6 +31,15 @@ private let attemptedCompletion: @convention(c) (UnsafePointer<CChar>?, Int32, I
     return rl_completion_matches(text, completionGenerator)
 }
 
+/// libedit's readline can return with SIGINT, SIGHUP and SIGQUIT still blocked, which
+/// would hold Ctrl-C (and a closing terminal) back until the next prompt.
+func unblockSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for s in [SIGINT, SIGHUP, SIGQUIT, SIGTERM] { sigaddset(&set, s) }
+    sigprocmask(SIG_UNBLOCK, &set, nil)
+}
+
 struct REPL {
     let session: Session
     let historyPath: String
@@ -78,8 +87,8 @@ struct REPL {
             let started = Date()
             let r = session.evaluateCell(text)
             let elapsed = Date().timeIntervalSince(started)
+            (session.output as? HostOutput)?.clearProgress()
             for d in r.diagnostics { FileHandle.standardError.write(Data((session.render(d) + "\n").utf8)) }
-            if r.status == .interrupted { FileHandle.standardError.write(Data("interrupted; variables are as they were before this cell\n".utf8)) }
             if let v = r.value { print("Out[\(r.number)]: " + v.display(session.display)) }
             if timing { print(String(format: "(%.3f s)", elapsed)) }
         }
@@ -89,7 +98,11 @@ struct REPL {
     func readLine(prompt: String) -> String? {
         while true {
             let before = interruptCount
-            guard let p = readline(prompt) else {
+            let line = readline(prompt)
+            // libedit installs its own SIGINT handler while it reads; ours goes back after.
+            installInterruptHandler(session.cancellation)
+            unblockSignals()
+            guard let p = line else {
                 if interruptCount != before { print(""); continue }
                 return nil
             }
@@ -123,8 +136,10 @@ struct REPL {
             for (k, v) in session.variables { print("\(k) = \(v.display(session.display))") }
         case ":history":
             let n = Int(arg) ?? 20
-            let all = (try? String(contentsOfFile: historyPath, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
-            for (i, l) in all.suffix(n).enumerated() { print("\(i + 1)  \(l)") }
+            let total = Int(history_length)
+            for i in max(0, total - n)..<total {
+                if let e = history_get(history_base + Int32(i)), let line = e.pointee.line { print("\(i + 1)  \(String(cString: line))") }
+            }
         case ":log":
             print(logPath ?? "no session log (--no-log)")
         case ":save":

@@ -112,7 +112,20 @@ struct Check: ParsableCommand {
 /// Handles the forms ArgumentParser cannot: no arguments, `-e`, and a script path first.
 func dispatchScripting(_ argv: [String]) -> Bool {
     var o = HostOptions()
-    if argv.isEmpty {
+    // `come --no-log` (and the other session flags alone) still means the REPL.
+    var onlyFlags = true
+    var i = 0
+    while i < argv.count && onlyFlags {
+        switch argv[i] {
+        case "--no-log": o.noLog = true
+        case "--keep-going": o.keepGoing = true
+        case "--log" where i + 1 < argv.count: o.logPath = argv[i + 1]; i += 1
+        case "--threads" where i + 1 < argv.count: Threads.set(Int(argv[i + 1]) ?? Threads.count); i += 1
+        default: onlyFlags = false
+        }
+        i += 1
+    }
+    if onlyFlags {
         if isatty(0) != 0 {
             let s = makeSession(o)
             var repl = REPL(session: s, logPath: Host.logPath)
