@@ -78,17 +78,28 @@ public enum Host {
         return b
     }
 
+    /// The revision of the checkout the binary was built in, read from .git directly (a git
+    /// subprocess would cost more than the rest of start-up).
     public static func gitRevision() -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-C", URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path,
-                       "rev-parse", "--short", "HEAD"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        do { try p.run(); p.waitUntilExit() } catch { return "unknown" }
-        let s = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return s.isEmpty ? "unknown" : s
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            let git = dir.appendingPathComponent(".git")
+            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
+                let h = head.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard h.hasPrefix("ref: ") else { return String(h.prefix(12)) }
+                let ref = String(h.dropFirst(5))
+                if let sha = try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8) {
+                    return String(sha.prefix(12))
+                }
+                if let packed = try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8),
+                   let line = packed.split(separator: "\n").first(where: { $0.hasSuffix(" " + ref) }) {
+                    return String(line.prefix(12))
+                }
+                return "unknown"
+            }
+            dir.deleteLastPathComponent()
+        }
+        return "unknown"
     }
 
     public static func header() -> SessionLogHeader {

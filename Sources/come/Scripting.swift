@@ -137,6 +137,12 @@ func dispatchScripting(_ argv: [String]) -> Bool {
         var pending = ""
         var failed = false
         while let line = Swift.readLine(strippingNewline: false) {
+            if pending.isEmpty, line.hasPrefix(":") {
+                // Meta-commands on a pipe: :quit ends the input; the others need the REPL.
+                if [":quit", ":q", ":exit"].contains(line.trimmingCharacters(in: .whitespacesAndNewlines)) { break }
+                FileHandle.standardError.write(Data("note: \(line.trimmingCharacters(in: .newlines)) works in the interactive REPL only\n".utf8))
+                continue
+            }
             pending += line
             if !s.isComplete(pending) { continue }
             let r = s.evaluateCell(pending)
