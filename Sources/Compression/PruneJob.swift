@@ -104,6 +104,7 @@ public final class PruneJob {
         let t0 = Date()
         defer { timings.calibration += Date().timeIntervalSince(t0) }
         let c = config
+        guard c.seed >= 0 else { throw PruneError("--seed must be non-negative (numpy's default_rng refuses negative seeds)") }
         var stream: CalibrationStream
         if let u = c.calibrationStream {
             stream = try PruneJob.loadStream(u)
