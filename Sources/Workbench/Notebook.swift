@@ -125,7 +125,11 @@ public enum NotebookRenderer {
     static func atomicWrite(_ text: String, to url: URL) throws {
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         try Data(text.utf8).write(to: tmp)
-        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
-        else { try FileManager.default.moveItem(at: tmp, to: url) }
+        // rename(2) replaces an existing file atomically (Foundation's replaceItemAt fails on Linux here).
+        guard rename(tmp.path, url.path) == 0 else {
+            let e = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, NSLocalizedDescriptionKey: e])
+        }
     }
 }

@@ -26,6 +26,9 @@ plot(xs, kind="line", title="a line")
         let r = try ComeBinary.run(["run", "nb.come", "--notebook", "\(out)/nb.md", "--no-timings", "--no-log"], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
     }
+    // Rendering again over existing files replaces them.
+    let again = try ComeBinary.run(["run", "nb.come", "--notebook", "a/nb.md", "--no-timings", "--no-log"], in: dir)
+    #expect(again.status == 0, "\(again.stderr)")
     for f in ["nb.md", "nb-fig1.svg", "nb-fig2.svg"] {
         let a = try Data(contentsOf: dir.appendingPathComponent("a/\(f)")), b = try Data(contentsOf: dir.appendingPathComponent("b/\(f)"))
         #expect(a == b, "\(f) differs between runs")
