@@ -23,34 +23,43 @@ public enum PerplexityData: Sendable {
     case c4
     case file(URL)
 
-    public static func named(_ s: String) -> PerplexityData {
+    public static func named(_ s: String, split: String = "test") -> PerplexityData {
         switch s {
-        case "wiki2", "wikitext2", "wikitext-2": return .wiki2(split: "test")
+        case "wiki2", "wikitext2", "wikitext-2": return .wiki2(split: split)
         case "c4": return .c4
         default: return .file(URL(fileURLWithPath: s))
         }
     }
 
-    /// The evaluation token stream and a description of where it came from.
-    public func tokens(_ tok: Tokenizer, seqlen: Int, dataDir: URL? = nil) throws -> (tokens: [Int], source: String) {
+    /// The evaluation text as the protocol joins it, where it came from, and (C4's reference
+    /// protocol) how many windows of the stream count.
+    public func text(dataDir: URL? = nil) throws -> (text: String, source: String, windowCap: Int?) {
         switch self {
         case .wiki2(let split):
             let u = try DataLocations.wikitext2(split: split, dataDir: dataDir)
-            return (tok.encode(try TextCorpus.wikitextEvaluationText(u)), "\(u.path) (rows joined with \"\\n\\n\")")
+            return (try TextCorpus.wikitextEvaluationText(u), "\(u.path) (rows joined with \"\\n\\n\")", nil)
         case .c4:
             let (u, canonical) = try DataLocations.c4(dataDir: dataDir)
             let docs = try TextCorpus.jsonLines(u, limit: 1100)
-            var ids = tok.encode(docs.joined(separator: " "))
-            if canonical { ids = Array(ids.prefix(256 * seqlen)) }
-            return (ids, canonical ? "\(u.path) (first 1100 documents, 256 windows: the reference protocol)"
-                                   : "\(u.path) (not the canonical validation shard: first \(docs.count) documents joined with a space)")
+            return (docs.joined(separator: " "),
+                    canonical ? "\(u.path) (first 1100 documents, 256 windows: the reference protocol)"
+                              : "\(u.path) (not the canonical validation shard: first \(docs.count) documents joined with a space)",
+                    canonical ? 256 : nil)
         case .file(let u):
-            if u.lastPathComponent.hasSuffix(".raw") { return (tok.encode(try TextCorpus.wikitextEvaluationText(u)), u.path) }
+            if u.lastPathComponent.hasSuffix(".raw") { return (try TextCorpus.wikitextEvaluationText(u), u.path, nil) }
             if u.path.hasSuffix(".jsonl") || u.path.hasSuffix(".json.gz") || u.path.hasSuffix(".jsonl.gz") {
-                return (tok.encode(try TextCorpus.jsonLines(u, limit: 1100).joined(separator: " ")), u.path)
+                return (try TextCorpus.jsonLines(u, limit: 1100).joined(separator: " "), u.path, nil)
             }
-            return (tok.encode(try TextCorpus.readText(u)), u.path)
+            return (try TextCorpus.readText(u), u.path, nil)
         }
+    }
+
+    /// The evaluation token stream and a description of where it came from.
+    public func tokens(_ tok: Tokenizer, seqlen: Int, dataDir: URL? = nil) throws -> (tokens: [Int], source: String) {
+        let t = try text(dataDir: dataDir)
+        var ids = tok.encode(t.text)
+        if let cap = t.windowCap { ids = Array(ids.prefix(cap * seqlen)) }
+        return (ids, t.source)
     }
 }
 
@@ -77,11 +86,7 @@ public enum Perplexity {
             var opts = ForwardOptions(logits: .none)
             opts.shouldCancel = shouldCancel
             let r = try model.forward(chunk, options: opts)
-            for (b, w) in chunk.enumerated() {
-                let hs = Array(r.finalNormOutput.data[(b * S * H)..<((b * S + S - 1) * H)])
-                let nll = model.tokenNLL(normedHidden: hs, rows: S - 1, targets: Array(w.dropFirst()))
-                losses.append(nll.reduce(0, +) / Double(S - 1))
-            }
+            losses += model.shiftedLosses(r, ids: chunk)
             i += chunk.count
             progress?(i, windows.count)
         }

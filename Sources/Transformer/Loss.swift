@@ -43,14 +43,15 @@ extension Model {
 
     /// Mean next-token loss of each sequence: positions 0..T−2 predict tokens 1..T−1.
     public func sequenceLoss(_ ids: [[Int]]) throws -> [Double] {
-        let r = try forward(ids, options: ForwardOptions(logits: .none))
+        shiftedLosses(try forward(ids, options: ForwardOptions(logits: .none)), ids: ids)
+    }
+
+    /// Per-row mean NLL of the T−1 shifted predictions of a forward pass over `ids`.
+    public func shiftedLosses(_ r: ForwardResult, ids: [[Int]]) -> [Double] {
         let T = r.length, H = hiddenSize
-        var res: [Double] = []
-        for (b, row) in ids.enumerated() {
+        return ids.enumerated().map { b, row in
             let hs = Array(r.finalNormOutput.data[(b * T * H)..<((b * T + T - 1) * H)])
-            let nll = tokenNLL(normedHidden: hs, rows: T - 1, targets: Array(row.dropFirst()))
-            res.append(nll.reduce(0, +) / Double(T - 1))
+            return tokenNLL(normedHidden: hs, rows: T - 1, targets: Array(row.dropFirst())).reduce(0, +) / Double(T - 1)
         }
-        return res
     }
 }

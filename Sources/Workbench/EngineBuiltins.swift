@@ -106,23 +106,15 @@ public func engineBuiltins() -> [BuiltinSpec] {
             let name = try a.string("name"), split = try a.string("split")
             let dir = try a.optionalString("data_dir").map { URL(fileURLWithPath: ctx.resolvePath($0)) }
             let obj: CorpusObject = try engine("name") {
-                switch name {
-                case "wiki2", "wikitext2":
-                    let u = try DataLocations.wikitext2(split: split, dataDir: dir)
-                    return CorpusObject(name: "wiki2", source: u.path, text: try TextCorpus.wikitextEvaluationText(u))
-                case "c4":
-                    let (u, canonical) = try DataLocations.c4(dataDir: dir)
-                    return CorpusObject(name: "c4", source: u.path, text: try TextCorpus.jsonLines(u, limit: 1100).joined(separator: " "),
-                                        windowCap: canonical ? 256 : nil)
-                default:
-                    let u = URL(fileURLWithPath: ctx.resolvePath(name))
-                    let text: String
-                    if u.lastPathComponent.hasSuffix(".raw") { text = try TextCorpus.wikitextEvaluationText(u) }
-                    else if u.path.hasSuffix(".jsonl") || u.path.hasSuffix(".jsonl.gz") || u.path.hasSuffix(".json.gz") {
-                        text = try TextCorpus.jsonLines(u, limit: 1100).joined(separator: " ")
-                    } else { text = try TextCorpus.readText(u) }
-                    return CorpusObject(name: u.lastPathComponent, source: u.path, text: text)
+                let data = PerplexityData.named(name == "wiki2" || name == "wikitext2" || name == "c4" ? name : ctx.resolvePath(name), split: split)
+                let t = try data.text(dataDir: dir)
+                let shown: String
+                switch data {
+                case .wiki2: shown = "wiki2"
+                case .c4: shown = "c4"
+                case .file(let u): shown = u.lastPathComponent
                 }
+                return CorpusObject(name: shown, source: t.source, text: t.text, windowCap: t.windowCap)
             }
             ctx.recordWritten(obj)
             return .host(obj)

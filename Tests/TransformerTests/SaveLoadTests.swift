@@ -20,7 +20,10 @@ func editedModelRoundTripsThroughAnHFFolder(name: String) throws {
     #expect(back.numLayers == 4)
     #expect(back.mergeTree == m.mergeTree)
     let ids = [[5, 17, 300, 42, 7, 99, 1, 2]]
-    #expect(maxAbsDiff(try back.forward(ids).logits!.data, try m.forward(ids).logits!.data) == 0)
+    // Same weights, so only BLAS rounding may differ: parallel tests change OpenBLAS's global
+    // thread count (attention runs single-threaded BLAS in its workers), which picks other kernels.
+    let ref = try m.forward(ids).logits!.data
+    #expect(maxAbsDiff(try back.forward(ids).logits!.data, ref) <= tolerance(ref, scale: 1e-6))
     #expect(back.tokenizer!.encode("The GNU General Public License") == m.tokenizer!.encode("The GNU General Public License"))
     let cfg = try JSONValue.parse(Data(contentsOf: out.appendingPathComponent("config.json")))
     #expect(cfg["num_hidden_layers"]?.intValue == 4)
@@ -51,6 +54,7 @@ func editedModelRoundTripsThroughAnHFFolder(name: String) throws {
         #expect(back.tokenizer!.encode(text) == c["ids"]!.arrayValue!.map { $0.intValue! })
     }
     let ids = [[504, 3575, 282, 4649, 314]]
-    #expect(maxAbsDiff(try back.forward(ids).logits!.data, try small.forward(ids).logits!.data) == 0)
+    let ref = try small.forward(ids).logits!.data
+    #expect(maxAbsDiff(try back.forward(ids).logits!.data, ref) <= tolerance(ref, scale: 1e-6))
     #expect(back.mergeTree.current.map(\.description) == ["0", "1"])
 }

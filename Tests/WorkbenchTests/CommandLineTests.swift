@@ -28,3 +28,19 @@ import Testing
     #expect(missing.status == 1)
     #expect(missing.stderr.contains("no such file or folder"))
 }
+
+/// --threads changes only rounding. Run as separate processes: setting the global thread
+/// count inside the test process raced with parallel tests that compare logits exactly.
+@Test func threadCountDoesNotChangeResults() throws {
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var nll: [Double] = []
+    for t in ["1", "2"] {
+        let r = try ComeBinary.run(["ppl", Fixtures.model("qwen3").path, "--data", Fixtures.url("data/wikitext-2-raw-v1/wiki.test.raw").path,
+                                    "--seqlen", "64", "--limit", "4", "--batch", "4", "--threads", t], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let field = try #require(r.stdout.components(separatedBy: "mean NLL ").last?.split(separator: " ").first)
+        nll.append(try #require(Double(field)))
+    }
+    #expect(abs(nll[0] - nll[1]) <= 1e-5 * max(1, abs(nll[0])))
+}
