@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], exclude: ["Data"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "TestSupport"], exclude: ["Data"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Script", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"]),

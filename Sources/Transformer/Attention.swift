@@ -14,9 +14,13 @@ enum Attention {
     /// - queryOffset: index of query 0 among the keys (the cache length before these queries)
     /// - keyMask: Tk flags (1 = attend), nil = all keys real
     /// - window: keys a query sees including itself (Mistral `sliding_window`)
+    /// - segments: Tk segment ids (queries are keys queryOffset..<queryOffset+Tq), or nil: a
+    ///   query sees the keys of segment 0 and of its own segment (packed continuations
+    ///   sharing one context)
     static func run(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvStride: Int,
                     out: UnsafeMutablePointer<Float>, oStride: Int, queries Tq: Int, keys Tk: Int,
                     heads: Int, kvHeads: Int, headDim hd: Int, queryOffset: Int, keyMask: UnsafePointer<Int32>?,
+                    segments: UnsafePointer<Int32>? = nil,
                     window: Int?, scale: Float, headRange: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
         let group = heads / kvHeads
         var i0 = 0
@@ -41,6 +45,21 @@ enum Attention {
                     let lo = window.map { max(kLo, qa - $0 + 1) } ?? kLo
                     let hi = min(kHi, qa + 1)
                     var mx = -Float.infinity
+                    if let sg = segments {
+                        let own = sg[qa]
+                        let ok = { (j: Int) -> Bool in (keyMask == nil || keyMask![j] != 0) && (sg[j] == 0 || sg[j] == own) }
+                        for j in lo..<hi where ok(j) { mx = max(mx, row[j - kLo]) }
+                        for j in kLo..<lo { row[j - kLo] = 0 }
+                        for j in hi..<kHi { row[j - kLo] = 0 }
+                        if mx == -Float.infinity { for j in lo..<hi { row[j - kLo] = 0 }; continue }
+                        var s: Float = 0
+                        for j in lo..<hi {
+                            if ok(j) { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
+                        }
+                        let inv = 1 / s
+                        for j in lo..<hi { row[j - kLo] *= inv }
+                        continue
+                    }
                     if let km = keyMask {
                         for j in lo..<hi where km[j] != 0 { mx = max(mx, row[j - kLo]) }
                     } else {

@@ -16,6 +16,11 @@ public struct ForwardOptions: Sendable {
     public var downProjInputs = false
     public var oProjInputs = false
     public var logits: Logits = .all
+    /// [B][T] segment ids, or nil: a token attends to earlier tokens of segment 0 and of its
+    /// own segment only. Several continuations packed after one shared context (segment 0),
+    /// each with its own id and positions continuing the context's, give each the exact
+    /// attention it would have alone.
+    public var segments: [[Int]]? = nil
     /// Checked between layers; when it returns true the pass stops with ForwardCancelled.
     public var shouldCancel: (@Sendable () -> Bool)? = nil
 
@@ -61,6 +66,8 @@ struct PassContext {
     let sin: [Float]
     /// [B·Tk] key flags, or nil
     let keyMask: [Int32]?
+    /// [B·T] segment ids (ForwardOptions.segments), or nil
+    var segments: [Int32]? = nil
     /// Keys already in the cache (0 without one).
     let past: Int
 }
@@ -78,7 +85,11 @@ extension Model {
         let positions = try positionIds(B: B, T: T, options: options, past: 0)
         let H = hiddenSize
         var x = embed(ids, positions: positions)
-        let ctx = makeContext(B: B, T: T, positions: positions, mask: options.attentionMask, past: 0)
+        var ctx = makeContext(B: B, T: T, positions: positions, mask: options.attentionMask, past: 0)
+        if let sg = options.segments {
+            guard sg.count == B, sg.allSatisfy({ $0.count == T }) else { throw ModelError("forward: segments shape differs from the input's [\(B), \(T)]") }
+            ctx.segments = sg.flatMap { $0.map { Int32($0) } }
+        }
         var hidden: [Tensor]? = options.hiddenStates ? [Tensor(shape: [B, T, H], data: x)] : nil
         var outs: [Tensor]? = options.layerOutputs ? [] : nil
         var downs: [Tensor]? = options.downProjInputs ? [] : nil
@@ -206,7 +217,7 @@ extension Model {
                     v.withUnsafeBufferPointer { vp in
                         attn.withUnsafeMutableBufferPointer { ap in
                             runAttention(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, out: ap.baseAddress!, B: B, Tq: T, Tk: T,
-                                         nh: nh, nkv: nkv, hd: hd, past: 0, keyMask: ctx.keyMask, window: layer.slidingWindow, scale: scale)
+                                         nh: nh, nkv: nkv, hd: hd, past: 0, keyMask: ctx.keyMask, segments: ctx.segments, window: layer.slidingWindow, scale: scale)
                         }
                     }
                 }
@@ -253,13 +264,23 @@ extension Model {
     /// Attention for B sequences; (sequence, head-chunk) jobs run in parallel with
     /// single-threaded BLAS inside, so the cores are not oversubscribed.
     func runAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                      B: Int, Tq: Int, Tk: Int, nh: Int, nkv: Int, hd: Int, past: Int, keyMask: [Int32]?, window: Int?, scale: Float) {
+                      B: Int, Tq: Int, Tk: Int, nh: Int, nkv: Int, hd: Int, past: Int, keyMask: [Int32]?, segments: [Int32]? = nil,
+                      window: Int?, scale: Float) {
         let qDim = nh * hd, kvDim = nkv * hd
         let threads = Threads.count
         let jobs = B * nh
         let scratchCount = Attention.scratchSize(queries: Tq, keys: Tk)
         func job(_ b: Int, _ heads: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) {
             let run = { (km: UnsafePointer<Int32>?) in
+                if let sg = segments {
+                    sg.withUnsafeBufferPointer { sp in
+                        Attention.run(q: q + b * Tq * qDim, qStride: qDim, k: k + b * Tk * kvDim, v: v + b * Tk * kvDim, kvStride: kvDim,
+                                      out: out + b * Tq * qDim, oStride: qDim, queries: Tq, keys: Tk, heads: nh, kvHeads: nkv, headDim: hd,
+                                      queryOffset: past, keyMask: km, segments: sp.baseAddress! + b * Tk, window: window, scale: scale,
+                                      headRange: heads, scratch: scratch)
+                    }
+                    return
+                }
                 Attention.run(q: q + b * Tq * qDim, qStride: qDim, k: k + b * Tk * kvDim, v: v + b * Tk * kvDim, kvStride: kvDim,
                               out: out + b * Tq * qDim, oStride: qDim, queries: Tq, keys: Tk, heads: nh, kvHeads: nkv, headDim: hd,
                               queryOffset: past, keyMask: km, window: window, scale: scale, headRange: heads, scratch: scratch)

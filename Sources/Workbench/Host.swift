@@ -76,6 +76,7 @@ public enum Host {
         let b = Builtins.general()
         b.register(engineBuiltins())
         b.register(compressionBuiltins())
+        b.register(evalBuiltins())
         return b
     }
 

@@ -11,22 +11,19 @@ enum ComeBinary {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     @discardableResult
-    static func run(_ args: [String], in dir: URL, stdin: String? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.currentDirectoryURL = dir
+    static func run(_ args: [String], in dir: URL, stdin: String? = nil, timeout: Double = 900) throws -> Result {
         var env = ProcessInfo.processInfo.environment
         env["COME_THREADS"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = inp
-        try p.run()
-        if let s = stdin { inp.fileHandleForWriting.write(Data(s.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        // Piped stdin (empty unless given), as a script host reading from a pipe would see it.
+        let r = try Subprocess.run(path, args, in: dir, environment: env, stdin: stdin ?? "", timeout: timeout)
+        if r.timedOut { throw TimedOut(args: args, seconds: timeout) }
+        return Result(status: r.status, stdout: r.stdout, stderr: r.stderr)
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        var args: [String]
+        var seconds: Double
+        var description: String { "come \(args.joined(separator: " ")) did not finish in \(Int(seconds)) s and was killed" }
     }
 
     static func logs(in dir: URL) -> [URL] {

@@ -51,11 +51,8 @@ plot(xs, kind="line", title="a line")
     try notebookScript.write(to: dir.appendingPathComponent("nb.come"), atomically: true, encoding: .utf8)
     #expect(try ComeBinary.run(["run", "nb.come", "--notebook", "nb.md", "--no-timings", "--no-log"], in: dir).status == 0)
     for f in ["nb-fig1", "nb-fig2"] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
-        p.arguments = [dir.appendingPathComponent("\(f).svg").path, "-o", dir.appendingPathComponent("\(f).png").path]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let r = try Subprocess.run("/usr/bin/rsvg-convert", [dir.appendingPathComponent("\(f).svg").path, "-o", dir.appendingPathComponent("\(f).png").path], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
         let png = try Data(contentsOf: dir.appendingPathComponent("\(f).png"))
         #expect(png.count > 1000)
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])

@@ -10,31 +10,17 @@ struct Tmux {
 
     @discardableResult
     func tmux(_ args: [String]) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-        p.arguments = args
-        // The tmux server that new-session starts would inherit a pipe and hold it open.
+        // The tmux server that new-session starts must not hold a pipe of ours open.
         let detached = args.first == "new-session"
-        let out = Pipe()
-        p.standardOutput = detached ? FileHandle.nullDevice : out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try? p.run()
-        let d = detached ? Data() : out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: d, as: UTF8.self)
+        let r = try? Subprocess.run("/usr/bin/tmux", args, output: detached ? .discard : .capture, timeout: 30)
+        return r?.stdout ?? ""
     }
 
     func screen() -> String { tmux(["capture-pane", "-p", "-t", name]) }
     func keys(_ k: String...) { tmux(["send-keys", "-t", name] + k) }
     func type(_ text: String) { tmux(["send-keys", "-t", name, "-l", text]) }
     var alive: Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-        p.arguments = ["has-session", "-t", name]
-        p.standardError = FileHandle.nullDevice
-        try? p.run(); p.waitUntilExit()
-        return p.terminationStatus == 0
+        (try? Subprocess.run("/usr/bin/tmux", ["has-session", "-t", name], output: .discard, timeout: 30))?.status == 0
     }
 
     /// Waits until the screen satisfies `ok` (up to `seconds`).

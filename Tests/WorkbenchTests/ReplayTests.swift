@@ -73,13 +73,7 @@ save(m, "saved/llama")
     while true { i = i + 1 }
     """
     try script.write(to: dir.appendingPathComponent("k.come"), atomically: true, encoding: .utf8)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: ComeBinary.path)
-    p.arguments = ["run", "k.come"]
-    p.currentDirectoryURL = dir
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
+    let pid = try Subprocess.start(ComeBinary.path, ["run", "k.come"], in: dir)
     // Wait until the three statements before the loop are logged, then SIGKILL.
     var log: URL?
     for _ in 0..<200 {
@@ -87,8 +81,8 @@ save(m, "saved/llama")
            s.split(separator: "\n").count >= 5 { log = l; break }
         usleep(50_000)
     }
-    kill(p.processIdentifier, SIGKILL)
-    p.waitUntilExit()
+    kill(pid, SIGKILL)
+    _ = Subprocess.wait(pid)
     let l = try #require(log)
     let r = try ComeBinary.run(["replay", l.path], in: dir)
     #expect(r.status == 0, "\(r.stderr)")
