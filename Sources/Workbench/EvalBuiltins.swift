@@ -9,7 +9,7 @@ import Script
 import Transformer
 
 /// The result of `zeroshot`: per-task acc / acc_norm with standard errors.
-public final class ZeroShotObject: HostObject {
+public final class ZeroShotObject: FigureCarrying {
     public let report: ZeroShotReport
     init(_ r: ZeroShotReport) { report = r }
     public var typeName: String { "zeroshot" }
@@ -38,6 +38,12 @@ public final class ZeroShotObject: HostObject {
         case "table": return .string(report.markdown())
         default: return nil
         }
+    }
+    /// Headline accuracy per task (acc_norm where reported, else acc).
+    public var figures: [Figure] {
+        let rs = report.results
+        return [Figure(kind: .bar, values: rs.map { $0.accNorm ?? $0.acc }, labels: rs.map(\.task.rawValue),
+                       title: "zero-shot accuracy (acc_norm where reported, else acc)")]
     }
     public func render(_ o: DisplayOptions) -> String {
         report.markdown() + "\n" + String(format: "%d requests in %.1f s (%.1f requests/s)", report.requests, report.seconds,

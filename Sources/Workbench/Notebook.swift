@@ -34,6 +34,9 @@ public final class NotebookRecorder: OutputSink {
         if case .host(let h) = value, let f = h as? Figure {
             if cells.isEmpty { cells.append(Cell(source: "")) }
             cells[cells.count - 1].figures.append(f)
+        } else if case .host(let h) = value, let c = h as? FigureCarrying {
+            write(value.display(options) + "\n")
+            cells[cells.count - 1].figures += c.figures
         } else {
             write(value.display(options) + "\n")
         }

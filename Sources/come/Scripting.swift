@@ -121,10 +121,13 @@ func dispatchScripting(_ argv: [String]) -> Bool {
         case "--keep-going": o.keepGoing = true
         case "--log" where i + 1 < argv.count: o.logPath = argv[i + 1]; i += 1
         case "--threads" where i + 1 < argv.count: Threads.set(Int(argv[i + 1]) ?? Threads.count); i += 1
-        default: onlyFlags = false
+        default: onlyFlags = false; i -= 1
         }
         i += 1
     }
+    // Session flags may also come before `-e` or a script path.
+    let flagged = i > 0 && !onlyFlags && (argv[i] == "-e" || argv[i].hasSuffix(".come"))
+    let argv = flagged ? Array(argv[i...]) : argv
     if onlyFlags {
         if isatty(0) != 0 {
             let s = makeSession(o)
