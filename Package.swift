@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "Corpora", dependencies: ["Tokenizers", "CZlib"], swiftSettings: optimise),
         .target(name: "Evaluation", dependencies: ["Transformer", "Corpora"], swiftSettings: optimise),
         .target(name: "Compression", dependencies: ["Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
+        .target(name: "Distillation", dependencies: ["Tensors", "Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
         // The language core knows no model code; Workbench (later) binds the two.
         .target(name: "Script", swiftSettings: optimise),
         .executableTarget(name: "ScriptFuzz", dependencies: ["Script"]),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "TestSupport"], exclude: ["Data"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Script", "TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"]),
     ],
     // Swift 5 mode: the model code shares raw buffers across DispatchQueue.concurrentPerform
