@@ -167,4 +167,10 @@ public final class CallContext {
     public func recordResult(_ name: String, _ value: Value) {
         interpreter.facts?.addResult(name, value, to: record)
     }
+
+    /// A measurement of the machine (a latency): logged beside the results, but replay does
+    /// not compare it, since no rerun repeats it.
+    public func recordMeasurement(_ name: String, _ value: Value) {
+        interpreter.facts?.addMeasurement(name, value, to: record)
+    }
 }

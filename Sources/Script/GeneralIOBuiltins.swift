@@ -86,28 +86,62 @@ func ioBuiltins() -> [BuiltinSpec] {
                     help: "A table value, shown with aligned columns: `table([{layer: 0, score: 0.5}])`.") { a, _ in
             try makeTable(a)
         },
-        BuiltinSpec("plot", [ParamSpec("values", .listOf(.number)),
+        BuiltinSpec("plot", [ParamSpec("values", .oneOf([.listOf(.number), .listOf(.listOf(.number)), .record]),
+                                       help: "numbers, or several series: a record of lists (named by its keys) or a list of lists"),
                              ParamSpec("kind", .string, default: .string("bar"), completer: .choices(SVGChart.Kind.allCases.map(\.rawValue)),
                                        help: "\"bar\" or \"line\""),
                              ParamSpec("title", .string, default: .string("")),
                              ParamSpec("labels", .optional(.list), default: .none, help: "one per value; the indices by default")],
                     returns: .host("figure"),
-                    help: "A figure of the numbers: `f.svg` is an SVG chart (deterministic), and in a terminal it\nshows as a bar chart.") { a, _ in
-            let values = try a.doubles("values")
+                    help: "A figure of the numbers: `f.svg` is an SVG chart (deterministic), and in a terminal it\nshows as a bar chart. Several series over the same labels, `plot({dense: xs, pruned: ys},\nlabels=tasks)`, give grouped bars (or one line each) with a legend.") { a, _ in
             guard let kind = SVGChart.Kind(rawValue: try a.string("kind")) else {
                 throw fail("`kind` must be \"bar\" or \"line\", got \(quoted(try a.string("kind")))", "kind")
             }
-            var labels = values.indices.map(String.init)
+            let series = try plotSeries(a)
+            let count = try series?.first?.values.count ?? a.list("values").count
+            var labels = (0..<count).map(String.init)
             if !a.isNone("labels") {
                 let given = try a.list("labels")
-                guard given.count == values.count else {
-                    throw fail("`plot` has \(values.count) values but \(given.count) labels", "labels")
+                guard given.count == count else {
+                    throw fail("`plot` has \(count) values\(series == nil ? "" : " per series") but \(given.count) labels", "labels")
                 }
                 labels = given.map(\.description)
             }
-            return .host(Figure(kind: kind, values: values, labels: labels, title: try a.string("title")))
+            if let series {
+                return .host(Figure(grouped: series, labels: labels, title: try a.string("title"), kind: kind))
+            }
+            return .host(Figure(kind: kind, values: try a.doubles("values"), labels: labels, title: try a.string("title")))
         },
     ]
+}
+
+/// The series of a grouped `plot`: a record's fields by name, or a list of lists named
+/// "0", "1", ...; nil for a plain list of numbers.
+private func plotSeries(_ a: BoundArguments) throws -> [(name: String, values: [Double])]? {
+    var series: [(name: String, values: [Double])] = []
+    switch a["values"] {
+    case .record(let r):
+        for (key, v) in r.fields {
+            guard let xs = v.elements else { throw fail("`plot` series `\(key)` must be a list of numbers, got \(v.typeName)", "values") }
+            series.append((key, try numbers(xs, key)))
+        }
+    case .list(let xs) where !xs.isEmpty && xs.allSatisfy({ $0.elements != nil }):
+        for (k, v) in xs.enumerated() { series.append((String(k), try numbers(v.elements!, String(k)))) }
+    default:
+        return nil
+    }
+    guard !series.isEmpty else { throw fail("`plot` of a record with no series", "values") }
+    if let bad = series.first(where: { $0.values.count != series[0].values.count }) {
+        throw fail("`plot` series differ in length: `\(series[0].name)` has \(series[0].values.count) values, `\(bad.name)` \(bad.values.count)", "values")
+    }
+    return series
+}
+
+private func numbers(_ xs: [Value], _ series: String) throws -> [Double] {
+    try xs.map {
+        guard let d = $0.number else { throw fail("`plot` series `\(series)` must hold numbers, found \($0.typeName)", "values") }
+        return d
+    }
 }
 
 private func helpText(_ a: BoundArguments, _ ctx: CallContext) throws -> String {

@@ -59,13 +59,15 @@ public struct CallRecord: Equatable {
     public var resolved: [String]
     /// Named scalar results the builtin recorded.
     public var results: [String: JSON]
+    /// Measurements of the machine (timings): logged as history, not compared on replay.
+    public var measured: [String: JSON]
     /// The returned value when it is a scalar or a small list.
     public var result: JSON?
 
     public init(name: String, arguments: [String: JSON] = [:], reads: [String] = [], writes: [String] = [],
-                resolved: [String] = [], results: [String: JSON] = [:], result: JSON? = nil) {
+                resolved: [String] = [], results: [String: JSON] = [:], measured: [String: JSON] = [:], result: JSON? = nil) {
         self.name = name; self.arguments = arguments; self.reads = reads; self.writes = writes
-        self.resolved = resolved; self.results = results; self.result = result
+        self.resolved = resolved; self.results = results; self.measured = measured; self.result = result
     }
 
     var json: JSON {
@@ -73,6 +75,7 @@ public struct CallRecord: Equatable {
                                         ("reads", .array(reads.map(JSON.string))), ("writes", .array(writes.map(JSON.string)))]
         if !resolved.isEmpty { fields.append(("resolved", .array(resolved.map(JSON.string)))) }
         if !results.isEmpty { fields.append(("results", .object(results.map { ($0.key, $0.value) }))) }
+        if !measured.isEmpty { fields.append(("measured", .object(measured.map { ($0.key, $0.value) }))) }
         if let result { fields.append(("result", result)) }
         return .object(fields)
     }
@@ -84,7 +87,8 @@ public struct CallRecord: Equatable {
         }
         func strings(_ key: String) -> [String] { j[key]?.array?.compactMap(\.string) ?? [] }
         self.init(name: try field(j, "name"), arguments: object("args"), reads: strings("reads"),
-                  writes: strings("writes"), resolved: strings("resolved"), results: object("results"), result: j["result"])
+                  writes: strings("writes"), resolved: strings("resolved"), results: object("results"),
+                  measured: object("measured"), result: j["result"])
     }
 }
 
@@ -359,6 +363,11 @@ final class StatementFacts {
     func addResult(_ name: String, _ value: Value, to index: Int?) {
         guard let index else { return }
         calls[index].results[name] = value.logJSON
+    }
+
+    func addMeasurement(_ name: String, _ value: Value, to index: Int?) {
+        guard let index else { return }
+        calls[index].measured[name] = value.logJSON
     }
 
     /// Scalars, and lists or records of at most `maxResultItems` scalars; nil otherwise.

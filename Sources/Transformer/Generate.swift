@@ -83,6 +83,8 @@ extension Model {
             out.append(next)
             if let f = onToken, !f(next) { break }
             if options.stopAtEOS && eos.contains(next) { break }
+            // The last token's own logits are never used: stepping it would cost one more pass.
+            if out.count == options.maxNewTokens { break }
             logits = try step([next], cache: cache)
         }
         return out

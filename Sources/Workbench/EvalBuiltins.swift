@@ -51,33 +51,20 @@ public final class ZeroShotObject: FigureCarrying {
     }
 }
 
-/// Task results already computed in this process, by model fingerprint and settings.
-enum ZeroShotCache {
-    nonisolated(unsafe) static var results: [String: ZeroShotTaskResult] = [:]
-    static let lock = NSLock()
-    static func get(_ k: String) -> ZeroShotTaskResult? { lock.lock(); defer { lock.unlock() }; return results[k] }
-    static func put(_ k: String, _ r: ZeroShotTaskResult) { lock.lock(); results[k] = r; lock.unlock() }
-}
-
 /// Runs (or takes from the cache) each task for a model; shared by `zeroshot` and `compare`.
 func runZeroShot(_ m: ModelObject, tasks: [ZeroShotTask], limit: Double?, batch: Int, bos: Bool, dataDir: URL?,
                  ctx: CallContext) throws -> ZeroShotReport {
-    var results: [ZeroShotTaskResult] = []
+    var s = ComparisonSettings()
+    s.limit = limit; s.batch = batch; s.bos = bos; s.dataDir = dataDir
     let fp = m.fingerprint ?? ""
+    let flag = ctx
+    var results: [ZeroShotTaskResult] = []
     for task in tasks {
-        let key = [fp, task.rawValue, limit.map { String($0) } ?? "all", String(bos), dataDir?.path ?? "-"].joined(separator: "|")
-        if let r = ZeroShotCache.get(key) { results.append(r); continue }
-        let all = try engine("tasks") { try task.documents(dataDir: dataDir) }
-        let docs = Array(all.prefix(ZeroShot.limited(all.count, limit: limit)))
-        let flag = ctx
-        let r = try engine {
-            try ZeroShot.evaluate(m.model, task: task, documents: docs, available: all.count, batch: batch, addSpecialTokens: bos,
-                                  progress: { done, total in
-                                      ctx.progress(Double(done) / Double(total), "\(task.rawValue) \(done)/\(total) rows")
-                                  }, shouldCancel: { [unowned flag] in flag.isCancelled })
-        }
-        ZeroShotCache.put(key, r)
-        results.append(r)
+        results.append(try engine("tasks") {
+            try EvaluationCache.zeroShot(m.model, fingerprint: fp, task: task, settings: s, progress: { done, total in
+                ctx.progress(Double(done) / Double(total), "\(task.rawValue) \(done)/\(total) rows")
+            }, shouldCancel: { [unowned flag] in flag.isCancelled })
+        })
     }
     return ZeroShotReport(model: m.model.source, results: results, limit: limit, batch: batch)
 }
@@ -129,5 +116,6 @@ public func evalBuiltins() -> [BuiltinSpec] {
             }
             return .host(ZeroShotObject(report))
         },
+        compareBuiltin(),
     ]
 }

@@ -75,6 +75,7 @@ public enum Host {
     public static func builtins() -> Builtins {
         let b = Builtins.general()
         b.register(engineBuiltins())
+        b.register(measureBuiltins())
         b.register(compressionBuiltins())
         b.register(evalBuiltins())
         return b

@@ -122,7 +122,14 @@ struct MergePropertyTests {
         #expect(back.mergeTree == m.mergeTree)
         #expect(back.mergeTree.current.map(\.description) == ["[0, [1, 2]]", "3", "4", "5"])
         let ids = [[5, 4, 3, 2, 1, 0, 7, 8, 9]]
-        #expect(try back.forward(ids).logits!.data == m.forward(ids).logits!.data, "\(name): logits after save/load")
+        // The weights come back bit for bit; the logits agree to rounding only, because tests
+        // running in parallel change OpenBLAS's global thread count (and so its blocking).
+        let a = m.namedTensors(), b = back.namedTensors()
+        #expect(a.map(\.name) == b.map(\.name))
+        for (x, y) in zip(a, b) { #expect(x.tensor.data == y.tensor.data, "\(name): \(x.name) after save/load") }
+        let want = try m.forward(ids).logits!.data, got = try back.forward(ids).logits!.data
+        let scale = want.map(abs).max() ?? 1
+        #expect(zip(want, got).map { abs($0 - $1) }.max()! <= 1e-5 * scale, "\(name): logits after save/load")
         #expect(FileManager.default.fileExists(atPath: u.appendingPathComponent("tokenizer.json").path))
     }
 }

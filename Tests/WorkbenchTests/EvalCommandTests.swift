@@ -68,3 +68,45 @@ import Testing
     #expect(s.status != 0)
     #expect(s.stderr.contains("unknown task `nope`"))
 }
+
+@Test func compareReportsRetainedShareAndAFigure() throws {
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let a = Fixtures.model("llama").path, b = Fixtures.model("llama_tied").path
+    let data = Fixtures.url("data").path
+    let script = """
+    dense = load("\(a)")
+    other = load("\(b)")
+    c = compare({dense: dense, tied: other}, tasks=["piqa", "boolq"], limit=5, ppl=["wiki2"], seqlen=64, ppl_limit=2, data_dir="\(data)")
+    z = zeroshot(other, tasks=["piqa", "boolq"], limit=5, data_dir="\(data)")
+    zd = zeroshot(dense, tasks=["piqa", "boolq"], limit=5, data_dir="\(data)")
+    print(c.retained.dense)
+    print(abs(c.retained.tied - z.average / zd.average) < 1e-12)
+    print(c.average.tied == z.average)
+    print(c.parameters.tied)
+    print(len(c.figure.svg) > 500)
+    c
+    """
+    let r = try ComeBinary.run(["--no-log", "-e", script], in: dir)
+    #expect(r.status == 0, "\(r.stderr)")
+    let lines = r.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.count > 5)
+    if lines.count > 5 {
+        #expect(lines[0] == "1.0")
+        #expect(lines[1] == "true")
+        #expect(lines[2] == "true")
+        #expect(lines[3] == "291648")
+        #expect(lines[4] == "true")
+    }
+    #expect(r.stdout.contains("retained"))
+    #expect(r.stdout.contains("100.0 %"))
+    #expect(r.stdout.contains("ppl wiki2"))
+
+    let cli = try ComeBinary.run(["eval", a, b, "--tasks", "piqa", "--limit", "4", "--data-dir", data, "--no-latency",
+                                  "--figure", "cmp.svg"], in: dir)
+    #expect(cli.status == 0, "\(cli.stderr)")
+    #expect(cli.stdout.contains("| model"))
+    #expect(!cli.stdout.contains("speedup"))
+    let svg = try String(contentsOf: dir.appendingPathComponent("cmp.svg"), encoding: .utf8)
+    #expect(svg.hasPrefix("<svg") && svg.contains(a) && svg.contains(b))
+}
