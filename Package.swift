@@ -39,6 +39,8 @@ let package = Package(
         // The language core knows no model code; Workbench (later) binds the two.
         .target(name: "Script", swiftSettings: optimise),
         .executableTarget(name: "ScriptFuzz", dependencies: ["Script"]),
+        // The backward benchmark (scripts/bench-train) needs only the model modules.
+        .executableTarget(name: "BenchTrain", dependencies: ["Tensors", "Transformer"], swiftSettings: optimise),
         .target(name: "Workbench", dependencies: [
             "Script", "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -1,5 +1,5 @@
 // The layer-removal baselines of the reference toolkit (reference-algorithms.md §4.1 SLEB,
-// §4.2 ShortGPT, §4.3 Reverse, §4.5 Magnitude/Magnitude+) and the calibration loss they
+// §4.2 ShortGPT, §4.3 Reverse, §4.4 Taylor/Taylor+, §4.5 Magnitude/Magnitude+) and the calibration loss they
 // share (§3.3). Each returns its decisions; removing and saving is the caller's.
 import Foundation
 import Tensors
@@ -107,6 +107,44 @@ public enum Baselines {
             for _ in 0..<windows { acc += b }
             return acc / Double(L)
         }
+    }
+
+    // MARK: Taylor
+
+    /// Taylor(+) scores (§4.4): per window (batch 1) the gradient of the mean shifted
+    /// cross-entropy; per layer, row sums of |Θ ⊙ G| for each scored matrix and |θ ⊙ g| for
+    /// each norm vector, reduced by `weight`, then by `block`, added up over the windows and
+    /// divided by L. With `accumulate` (the reference, Q15) G is the running sum of the
+    /// gradients of windows 1..w, never zeroed; otherwise each window's own gradient.
+    public static func taylorScores(_ model: Model, windows: CalibrationWindows, weight: Reduction, block: Reduction,
+                                    accumulate: Bool = false, rounding rho: DTypeRounding = .none,
+                                    progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [Double] {
+        let L = model.numLayers, opt = model.config.architecture == .opt
+        var scores = [Double](repeating: 0, count: L)
+        var running: Model? = nil
+        for w in 0..<windows.count {
+            let (ids, mask) = windows.batch(w..<(w + 1))
+            var (_, g) = try model.backward(ids, mask: mask)
+            if accumulate {
+                if var r = running { r.addParameters(g); g = r }
+                running = g
+            }
+            for (l, layer) in model.layers.enumerated() {
+                var values: [Double] = []
+                for (t, d) in zip(magnitudeTensors(layer, opt: opt), magnitudeTensors(g.layers[l], opt: opt)) {
+                    let cols = t.rank == 2 ? t.shape[1] : 1
+                    let v: [Double] = (0..<(t.count / cols)).map { r in
+                        var s: Double = 0
+                        for c in 0..<cols { s += Double(rho(abs(t.data[r * cols + c] * d.data[r * cols + c]))) }
+                        return Double(rho(Float(s)))
+                    }
+                    values.append(Double(rho(Float(weight.apply(v)))))
+                }
+                scores[l] += Double(Float(block.apply(values.map { Double(Float($0)) })))
+            }
+            progress?(w + 1, windows.count)
+        }
+        return scores.map { $0 / Double(L) }
     }
 
     /// The parameters the reference scores, in definition order: names with "proj" and

@@ -12,7 +12,6 @@ public enum PruneMethod: String, Sendable, CaseIterable {
     /// Methods that later issues implement: the reason, for a clear refusal.
     public var notYetImplemented: String? {
         switch self {
-        case .taylor: return "--method taylor is not yet implemented (issue 6: it needs the backward pass)"
         case .mka: return "--method mka is not yet implemented (a later issue; `--method concat_merge --skip-method mka` works)"
         case .concatMergeP: return "--method concat_merge_P is not yet implemented (a later issue)"
         case .laco: return "--method laco is not yet implemented (a later issue; the reference has no LaCo either)"

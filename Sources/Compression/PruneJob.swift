@@ -77,7 +77,7 @@ public final class PruneJob {
         switch c.method {
         case .concatMerge: outcome = try runCoMe(&model, windows!, b)
         case .sleb: outcome = try runSLEB(&model, windows!, b)
-        case .shortgpt, .reverse, .magnitude: outcome = try runOneShot(&model, windows, b)
+        case .shortgpt, .reverse, .magnitude, .taylor: outcome = try runOneShot(&model, windows, b)
         default: throw PruneError(c.method.notYetImplemented ?? "unknown method")
         }
         timings.total = Date().timeIntervalSince(t0)
@@ -228,7 +228,7 @@ public final class PruneJob {
         return PruneOutcome(info: j, infoURL: url, savedModels: [], perplexities: [], timings: timings, coMeSteps: [], removed: removed)
     }
 
-    // MARK: ShortGPT, Reverse, Magnitude
+    // MARK: ShortGPT, Reverse, Magnitude, Taylor
 
     func runOneShot(_ model: inout Model, _ windows: CalibrationWindows?, _ b: ReferenceBehaviour) throws -> PruneOutcome {
         let c = config
@@ -252,6 +252,15 @@ public final class PruneJob {
             order = Baselines.magnitudeOrder(s, heuristic: c.heuristic)
             info += [("layer_importance", .numbers(s)), ("sorted_indices", .ints(order)), ("time_elapsed", .double(Date().timeIntervalSince(t0)))]
             log("magnitude scores: " + s.enumerated().map { "\($0.offset)→\(String(format: "%.4f", $0.element))" }.joined(separator: ", "))
+        case .taylor:
+            // Gradients are zeroed per window unless --reference-parity (Q15: the reference never zeroes them).
+            let p = progress
+            let s = try Baselines.taylorScores(model, windows: windows!, weight: c.weightReduction, block: c.blockReduction,
+                                               accumulate: c.referenceParity, rounding: b.scoreRounding,
+                                               progress: p.map { f in { @Sendable d, t in f("taylor score", d, t) } })
+            order = Baselines.magnitudeOrder(s, heuristic: c.heuristic)
+            info += [("layer_importance", .numbers(s)), ("sorted_indices", .ints(order)), ("time_elapsed", .double(Date().timeIntervalSince(t0)))]
+            log("taylor scores: " + s.enumerated().map { "\($0.offset)→\(String(format: "%.4f", $0.element))" }.joined(separator: ", "))
         default: throw PruneError("not a one-shot method: \(c.method.rawValue)")
         }
         timings.scoring += Date().timeIntervalSince(t0)

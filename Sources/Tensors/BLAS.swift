@@ -1,6 +1,7 @@
 // Matrix products through cblas_sgemm. Weights stay in HF's [out, in] layout and are
 // transposed in the call, never copied.
 import COpenBLAS
+import Foundation
 
 public enum BLAS {
     /// y[rows, out] = x[rows, in] · W[out, in]ᵀ (+ beta · y).
@@ -9,6 +10,8 @@ public enum BLAS {
                               weight: UnsafePointer<Float>, outFeatures: Int,
                               into y: UnsafeMutablePointer<Float>, beta: Float = 0) {
         _ = Threads.count
+        let t0 = GEMMClock.enabled ? DispatchTime.now().uptimeNanoseconds : 0
+        defer { if GEMMClock.enabled { GEMMClock.add(DispatchTime.now().uptimeNanoseconds - t0) } }
         if rows <= 2 {
             // One token at a time (generation): sgemm would pack the whole weight matrix
             // for a single row; sgemv streams it once.
@@ -31,6 +34,8 @@ public enum BLAS {
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         _ = Threads.count
+        let t0 = GEMMClock.enabled ? DispatchTime.now().uptimeNanoseconds : 0
+        defer { if GEMMClock.enabled { GEMMClock.add(DispatchTime.now().uptimeNanoseconds - t0) } }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -54,4 +59,25 @@ public enum BLAS {
         }
         return Tensor(shape: Array(x.shape.dropLast()) + [outF], data: y)
     }
+}
+
+/// Time spent inside BLAS.gemm / BLAS.linear while `enabled` (for benchmarks). Calls made
+/// concurrently from parallel workers (attention) each add their own wall time.
+public enum GEMMClock {
+    nonisolated(unsafe) public static var enabled = false
+    nonisolated(unsafe) private static var total: UInt64 = 0
+    nonisolated(unsafe) private static var calls = 0
+    private static let lock = NSLock()
+
+    static func add(_ ns: UInt64) {
+        lock.lock(); total += ns; calls += 1; lock.unlock()
+    }
+
+    /// Seconds and call count since the last reset.
+    public static var elapsed: (seconds: Double, calls: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (Double(total) / 1e9, calls)
+    }
+
+    public static func reset() { lock.lock(); total = 0; calls = 0; lock.unlock() }
 }

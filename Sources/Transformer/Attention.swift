@@ -40,48 +40,8 @@ enum Attention {
                           b: k + kLo * kvStride + g * hd, ldb: kvStride,
                           beta: 0, c: scratch, ldc: n)
                 for r in 0..<m {
-                    let qa = queryOffset + i0 + r
-                    let row = scratch + r * n
-                    let lo = window.map { max(kLo, qa - $0 + 1) } ?? kLo
-                    let hi = min(kHi, qa + 1)
-                    var mx = -Float.infinity
-                    if let sg = segments {
-                        let own = sg[qa]
-                        let ok = { (j: Int) -> Bool in (keyMask == nil || keyMask![j] != 0) && (sg[j] == 0 || sg[j] == own) }
-                        for j in lo..<hi where ok(j) { mx = max(mx, row[j - kLo]) }
-                        for j in kLo..<lo { row[j - kLo] = 0 }
-                        for j in hi..<kHi { row[j - kLo] = 0 }
-                        if mx == -Float.infinity { for j in lo..<hi { row[j - kLo] = 0 }; continue }
-                        var s: Float = 0
-                        for j in lo..<hi {
-                            if ok(j) { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
-                        }
-                        let inv = 1 / s
-                        for j in lo..<hi { row[j - kLo] *= inv }
-                        continue
-                    }
-                    if let km = keyMask {
-                        for j in lo..<hi where km[j] != 0 { mx = max(mx, row[j - kLo]) }
-                    } else {
-                        for j in lo..<hi { mx = max(mx, row[j - kLo]) }
-                    }
-                    for j in kLo..<lo { row[j - kLo] = 0 }
-                    for j in hi..<kHi { row[j - kLo] = 0 }
-                    if mx == -Float.infinity {
-                        // No visible key (a padded query): output zeros, as the values there are meaningless.
-                        for j in lo..<hi { row[j - kLo] = 0 }
-                        continue
-                    }
-                    var s: Float = 0
-                    if let km = keyMask {
-                        for j in lo..<hi {
-                            if km[j] != 0 { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
-                        }
-                    } else {
-                        for j in lo..<hi { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e }
-                    }
-                    let inv = 1 / s
-                    for j in lo..<hi { row[j - kLo] *= inv }
+                    maskedSoftmaxRow(scratch + r * n, query: queryOffset + i0 + r, kLo: kLo, kHi: kHi, window: window,
+                                     keyMask: keyMask, segments: segments)
                 }
                 // out_h[i0..<i1] = P · v_g[kLo..<kHi]
                 BLAS.gemm(transA: false, transB: false, m: m, n: hd, k: n, alpha: 1,
@@ -90,6 +50,105 @@ enum Attention {
             }
             i0 = i1
         }
+    }
+
+    /// The backward of `run` for key/value heads `kvHeads` (all query heads of each group, so
+    /// that one job owns its dK/dV rows). The probabilities are recomputed from the saved q
+    /// and k (post-RoPE) instead of being kept from the forward: the tape then grows with T,
+    /// not T², per head, as in FlashAttention's backward. Per query block, with P the masked
+    /// softmax of S = scale·QKᵀ and dO the gradient of the output:
+    /// dP = dO·Vᵀ, dV += Pᵀ·dO, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dQ = scale·dS·K, dK += scale·dSᵀ·Q.
+    /// dq is overwritten for the heads of these groups; dk and dv are added to.
+    /// scratch: 2 · scratchSize(queries:keys:) floats.
+    static func backward(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvStride: Int,
+                         dOut: UnsafePointer<Float>, oStride: Int, dq: UnsafeMutablePointer<Float>,
+                         dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, queries Tq: Int, keys Tk: Int,
+                         heads: Int, kvHeads: Int, headDim hd: Int, queryOffset: Int, keyMask: UnsafePointer<Int32>?,
+                         segments: UnsafePointer<Int32>?, window: Int?, scale: Float, kvHeadRange: Range<Int>,
+                         scratch: UnsafeMutablePointer<Float>) {
+        let group = heads / kvHeads
+        let block = min(Tq, queryBlock) * Tk
+        let p = scratch, dp = scratch + block
+        var i0 = 0
+        while i0 < Tq {
+            let i1 = min(Tq, i0 + queryBlock)
+            let m = i1 - i0
+            let kHi = min(Tk, queryOffset + i1)
+            var kLo = 0
+            if let w = window { kLo = max(0, queryOffset + i0 - w + 1) }
+            let n = kHi - kLo
+            for g in kvHeadRange {
+                let kg = k + kLo * kvStride + g * hd, vg = v + kLo * kvStride + g * hd
+                let dkg = dk + kLo * kvStride + g * hd, dvg = dv + kLo * kvStride + g * hd
+                for h in (g * group)..<((g + 1) * group) {
+                    let qh = q + i0 * qStride + h * hd, doh = dOut + i0 * oStride + h * hd
+                    BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, alpha: scale, a: qh, lda: qStride,
+                              b: kg, ldb: kvStride, beta: 0, c: p, ldc: n)
+                    for r in 0..<m {
+                        maskedSoftmaxRow(p + r * n, query: queryOffset + i0 + r, kLo: kLo, kHi: kHi, window: window,
+                                         keyMask: keyMask, segments: segments)
+                    }
+                    BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, a: doh, lda: oStride,
+                              b: vg, ldb: kvStride, beta: 0, c: dp, ldc: n)
+                    BLAS.gemm(transA: true, transB: false, m: n, n: hd, k: m, a: p, lda: n,
+                              b: doh, ldb: oStride, beta: 1, c: dvg, ldc: kvStride)
+                    KernelGrads.softmax(p, dp, rows: m, cols: n)
+                    BLAS.gemm(transA: false, transB: false, m: m, n: hd, k: n, alpha: scale, a: dp, lda: n,
+                              b: kg, ldb: kvStride, beta: 0, c: dq + i0 * qStride + h * hd, ldc: qStride)
+                    BLAS.gemm(transA: true, transB: false, m: n, n: hd, k: m, alpha: scale, a: dp, lda: n,
+                              b: qh, ldb: qStride, beta: 1, c: dkg, ldc: kvStride)
+                }
+            }
+            i0 = i1
+        }
+    }
+
+    /// One row of masked softmax in place: `row` holds the scores of keys kLo..<kHi for the
+    /// query at key index `qa`; keys it may not see (later, outside the window, padded, of
+    /// another segment) become 0, and so does the whole row when it sees no key at all.
+    @inline(__always)
+    static func maskedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, query qa: Int, kLo: Int, kHi: Int, window: Int?,
+                                 keyMask: UnsafePointer<Int32>?, segments: UnsafePointer<Int32>?) {
+        let lo = window.map { max(kLo, qa - $0 + 1) } ?? kLo
+        let hi = min(kHi, qa + 1)
+        var mx = -Float.infinity
+        if let sg = segments {
+            let own = sg[qa]
+            let ok = { (j: Int) -> Bool in (keyMask == nil || keyMask![j] != 0) && (sg[j] == 0 || sg[j] == own) }
+            for j in lo..<hi where ok(j) { mx = max(mx, row[j - kLo]) }
+            for j in kLo..<lo { row[j - kLo] = 0 }
+            for j in hi..<kHi { row[j - kLo] = 0 }
+            if mx == -Float.infinity { for j in lo..<hi { row[j - kLo] = 0 }; return }
+            var s: Float = 0
+            for j in lo..<hi {
+                if ok(j) { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
+            }
+            let inv = 1 / s
+            for j in lo..<hi { row[j - kLo] *= inv }
+            return
+        }
+        if let km = keyMask {
+            for j in lo..<hi where km[j] != 0 { mx = max(mx, row[j - kLo]) }
+        } else {
+            for j in lo..<hi { mx = max(mx, row[j - kLo]) }
+        }
+        for j in kLo..<lo { row[j - kLo] = 0 }
+        for j in hi..<kHi { row[j - kLo] = 0 }
+        if mx == -Float.infinity {
+            // No visible key (a padded query): output zeros, as the values there are meaningless.
+            for j in lo..<hi { row[j - kLo] = 0 }
+            return
+        }
+        var s: Float = 0
+        if let km = keyMask {
+            for j in lo..<hi {
+                if km[j] != 0 { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
+            }
+        } else {
+            for j in lo..<hi { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e }
+        }
+        let inv = 1 / s
+        for j in lo..<hi { row[j - kLo] *= inv }
     }
 
     static func scratchSize(queries: Int, keys: Int) -> Int { min(queries, queryBlock) * keys }

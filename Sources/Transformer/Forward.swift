@@ -96,7 +96,7 @@ extension Model {
         var oins: [Tensor]? = options.oProjInputs ? [] : nil
         for (li, layer) in layers.enumerated() {
             if let c = options.shouldCancel, c() { throw ForwardCancelled() }
-            let (dp, op) = layerForward(layer, x: &x, ctx: ctx, cache: nil, wantDown: options.downProjInputs,
+            let (dp, op, _) = layerForward(layer, x: &x, ctx: ctx, cache: nil, wantDown: options.downProjInputs,
                                         wantO: options.oProjInputs)
             if let d = dp { downs?.append(Tensor(shape: [B, T, layer.intermediateSize], data: d)) }
             if let o = op { oins?.append(Tensor(shape: [B, T, layer.numHeads * layer.headDim], data: o)) }
@@ -175,10 +175,13 @@ extension Model {
     }
 
     /// One decoder layer on the residual stream x [B·T, H], in place.
-    /// Returns the probes asked for: the down_proj input and the o_proj input.
+    /// Returns the probes asked for (the down_proj input and the o_proj input) and, with
+    /// `record`, what the layer's backward needs (Backward.swift).
     @discardableResult
     func layerForward(_ layer: DecoderLayer, x: inout [Float], ctx: PassContext, cache: KVCache.Slot?,
-                      wantDown: Bool = false, wantO: Bool = false) -> (down: [Float]?, o: [Float]?) {
+                      wantDown: Bool = false, wantO: Bool = false, record: Bool = false)
+        -> (down: [Float]?, o: [Float]?, tape: LayerTape?) {
+        let input = record ? x : []
         let B = ctx.batch, T = ctx.length, rows = B * T
         let H = hiddenSize, hd = layer.headDim, nh = layer.numHeads, nkv = layer.numKVHeads
         let qDim = nh * hd, kvDim = nkv * hd
@@ -187,6 +190,7 @@ extension Model {
         var q = layer.q.apply(h, rows: rows)
         var k = layer.k.apply(h, rows: rows)
         let v = layer.v.apply(h, rows: rows)
+        let q0 = record && layer.qNorm != nil ? q : nil, k0 = record && layer.kNorm != nil ? k : nil
         if let qn = layer.qNorm { q = qn.apply(q, rows: rows * nh) }
         if let kn = layer.kNorm { k = kn.apply(k, rows: rows * nkv) }
         if config.usesRoPE {
@@ -226,12 +230,16 @@ extension Model {
         let oProbe = wantO ? attn : nil
         let attnOut = layer.o.apply(attn, rows: rows)
         addInPlace(&x, attnOut)
+        let x2 = record ? x : []
         // MLP block: h = norm(x); act(gate(h)) ⊙ up(h) (OPT: act(fc1(h))); down.
         let h2 = layer.mlpNorm.apply(x, rows: rows)
         var a = layer.up.apply(h2, rows: rows)
         let n = a.count
+        let upPre = record ? a : []
+        var gatePre: [Float]? = nil
         if let g = layer.gate {
             var gv = g.apply(h2, rows: rows)
+            if record { gatePre = gv }
             gv.withUnsafeMutableBufferPointer { gp in
                 a.withUnsafeBufferPointer { ap in
                     activate(gp.baseAddress!, n)
@@ -246,7 +254,9 @@ extension Model {
         }
         let mlpOut = layer.down.apply(a, rows: rows)
         addInPlace(&x, mlpOut)
-        return (wantDown ? a : nil, oProbe)
+        let tape = record ? LayerTape(x: input, h1: h, q0: q0, k0: k0, q: q, k: k, v: v, attn: attn, x2: x2, h2: h2,
+                                      gate: gatePre, up: upPre) : nil
+        return (wantDown ? a : nil, oProbe, tape)
     }
 
     func activate(_ p: UnsafeMutablePointer<Float>, _ n: Int) {

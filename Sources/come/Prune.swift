@@ -19,7 +19,7 @@ struct Prune: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     // The reference's base flags.
-    @Option(help: "sleb, shortgpt, reverse, magnitude, concat_merge (taylor, mka, laco, concat_merge_P: later issues).") var method: String
+    @Option(help: "sleb, shortgpt, reverse, magnitude, taylor, concat_merge (mka, laco, concat_merge_P: later issues).") var method: String
     @Option(name: .customLong("model-name"), help: "An HF folder, a .gguf file, or `default`.") var modelName: String
     @Option(name: .customLong("target-layers"), help: "The number of layers to keep.") var targetLayers: Int
     @Option(name: .customLong("save-path"), help: "Output folder (created if missing).") var savePath: String?
@@ -37,7 +37,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("min-max"), help: "concat_merge: floor of the largest merge ratio.") var minMax = 0.0
     @Option(name: .customLong("weight-reduction"), help: "magnitude: sum, mean, max or prob (product).") var weightReduction = "sum"
     @Option(name: .customLong("block-reduction"), help: "magnitude: sum, mean, max or prob (product).") var blockReduction = "sum"
-    @Flag(help: "magnitude+: keep the first four and last two layers to the end.") var heuristic = false
+    @Flag(help: "magnitude+/taylor+: keep the first four and last two layers to the end.") var heuristic = false
     @Option(name: .customLong("retain-layer"), parsing: .upToNextOption, help: "reverse: layer indices to remove last.") var retainLayer: [Int] = []
     @Option(name: .customLong("num-tasks"), help: "mka: MMLU subjects (accepted for the reference's flag set).") var numTasks: Int?
     @Option(help: "concat_merge_P: ratio search granularity (accepted for the reference's flag set).") var granularity: Int?
@@ -47,7 +47,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Window length of calibration and perplexity (the reference hard-codes 2048).") var seqlen = 2048
     @Option(name: .customLong("calibration-stream"), help: "A pre-tokenised stream (safetensors with input_ids [1,T], attention_mask [1,T]).") var calibrationStream: String?
     @Option(name: .customLong("data-dir"), help: "Folder with wikitext-2-raw-v1/, c4/, mmlu/, alpaca/ … (default ../shared/data).") var dataDir: String?
-    @Flag(name: .customLong("reference-parity"), help: "Reproduce every wrong behaviour of the reference (tiled GQA heads, half-precision scores, bare Infinity, `+` file names).") var referenceParity = false
+    @Flag(name: .customLong("reference-parity"), help: "Reproduce every wrong behaviour of the reference (tiled GQA heads, half-precision scores, bare Infinity, `+` file names, Taylor gradients never zeroed between windows).") var referenceParity = false
     @Flag(name: .customLong("tiled-gqa"), help: "Only the reference's tiled query-head rule (quirk Q2).") var tiledGQA = false
     @Flag(name: .customLong("ppl-final-only"), help: "Evaluate --ppl-data only at the end, as the reference does without --continue-saving (default: after every step).") var pplFinalOnly = false
     @Option(name: .customLong("ppl-windows"), help: "Evaluate at most this many perplexity windows.") var pplWindows: Int?

@@ -64,6 +64,41 @@ struct BaselineParityTests {
         try checkFinalWeights(run, m)
     }
 
+    /// Taylor+ with gradients accumulated over the 8 windows as the reference does (Q15).
+    @Test func taylor() throws {
+        let run = ReferenceRun("taylor_llama")
+        let ref = try #require(try run.info())
+        let (out, m, dir) = try runJob(run, parity: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(out.info.keys == ref.keys + ["come"])
+        expectNumbers(out.info["layer_importance"]!.numbers!, ref["layer_importance"]!.numbers!, "taylor scores", rel: 1e-4)
+        #expect(out.info["sorted_indices"] == ref["sorted_indices"])
+        #expect(out.info["Layers_3"] == ref["Layers_3"])
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("taylor+_info.json").path))
+        try checkFinalWeights(run, m)
+    }
+
+    /// The default zeroes the gradients per window: each window's score uses its own
+    /// gradient, so the totals differ from the reference's running sums.
+    @Test func taylorZeroesGradientsByDefault() throws {
+        let run = ReferenceRun("taylor_llama")
+        let m = try run.model()
+        let stream = try PruneJob.loadStream(run.url("calibration_stream.safetensors")).windows(seqlen: try run.seqlen)
+        let w = CalibrationWindows(ids: stream.ids, masks: stream.masks)
+        #expect(w.count == 8)
+        let fresh = try Baselines.taylorScores(m, windows: w, weight: .sum, block: .sum)
+        let running = try Baselines.taylorScores(m, windows: w, weight: .sum, block: .sum, accumulate: true)
+        // Window by window: the sum of per-window scores equals the default's total.
+        var perWindow = [Double](repeating: 0, count: m.numLayers)
+        for i in 0..<w.count {
+            let one = try Baselines.taylorScores(m, windows: CalibrationWindows(ids: [w.ids[i]], masks: w.masks.map { [$0[i]] }), weight: .sum, block: .sum)
+            for l in 0..<m.numLayers { perWindow[l] += one[l] }
+        }
+        // (1e-4: OpenBLAS results vary with the thread count, which parallel tests change.)
+        expectNumbers(fresh, perWindow, "per-window sums", rel: 1e-4)
+        #expect(zip(fresh, running).allSatisfy { abs($0 - $1) > 1e-3 * abs($1) }, "\(fresh) vs \(running)")
+    }
+
     @Test func magnitudeNamesWithoutParity() throws {
         let run = ReferenceRun("magnitude_llama_mean")
         let (_, _, dir) = try runJob(run)

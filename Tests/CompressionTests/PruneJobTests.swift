@@ -80,7 +80,7 @@ struct PruneJobTests {
 
     @Test func refusals() throws {
         var m = try Model.load(Fixtures.model("llama").path)
-        for method in [PruneMethod.taylor, .mka, .laco, .concatMergeP] {
+        for method in [PruneMethod.mka, .laco, .concatMergeP] {
             let c = PruneConfig(method: method, modelName: "x", targetLayers: 3, savePath: nil)
             #expect(throws: PruneError.self) { _ = try PruneJob(c).run(&m) }
         }
