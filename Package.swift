@@ -35,18 +35,18 @@ let package = Package(
         .target(name: "Corpora", dependencies: ["Tokenizers", "CZlib"], swiftSettings: optimise),
         .target(name: "Evaluation", dependencies: ["Transformer", "Corpora"], swiftSettings: optimise),
         .target(name: "Compression", dependencies: ["Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
-        .target(name: "Distillation", dependencies: ["Tensors", "Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
+        .target(name: "Distillation", dependencies: ["Tensors", "Checkpoints", "Transformer", "Corpora", "Evaluation"], swiftSettings: optimise),
         // The language core knows no model code; Workbench (later) binds the two.
         .target(name: "Script", swiftSettings: optimise),
         .executableTarget(name: "ScriptFuzz", dependencies: ["Script"]),
         // The backward benchmark (scripts/bench-train) needs only the model modules.
         .executableTarget(name: "BenchTrain", dependencies: ["Tensors", "Transformer"], swiftSettings: optimise),
         .target(name: "Workbench", dependencies: [
-            "Script", "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression",
+            "Script", "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression", "Distillation",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimise),
         .executableTarget(name: "come", dependencies: [
-            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression", "Script", "Workbench", "CEditLine",
+            "Tensors", "Checkpoints", "Tokenizers", "Transformer", "Corpora", "Evaluation", "Compression", "Distillation", "Script", "Workbench", "CEditLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimise),
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "TestSupport"], exclude: ["Data"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Script", "TestSupport"]),
-        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Compression", "TestSupport"]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"]),
     ],
     // Swift 5 mode: the model code shares raw buffers across DispatchQueue.concurrentPerform

@@ -41,7 +41,7 @@ public struct SamplingOptions: Sendable {
 
 /// SplitMix64: a small, seedable generator so a sampled run repeats exactly.
 public struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
+    public private(set) var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

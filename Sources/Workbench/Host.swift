@@ -78,6 +78,7 @@ public enum Host {
         b.register(measureBuiltins())
         b.register(compressionBuiltins())
         b.register(evalBuiltins())
+        b.register(distillBuiltins())
         return b
     }
 

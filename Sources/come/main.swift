@@ -34,7 +34,7 @@ struct Come: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "come",
         abstract: "A workbench for compressing LLMs by removing and merging transformer layers (CoMe and its baselines).",
-        subcommands: [Run.self, Check.self, ReplayCommand.self, Log2Script.self, Info.self, Generate.self, PPL.self, Eval.self, Prune.self, Params.self, LatencyCommand.self, BenchForward.self])
+        subcommands: [Run.self, Check.self, ReplayCommand.self, Log2Script.self, Info.self, Generate.self, PPL.self, Eval.self, DistillCommand.self, Prune.self, Params.self, LatencyCommand.self, BenchForward.self])
 }
 
 struct Info: ParsableCommand {

@@ -1,0 +1,344 @@
+// CoMe's third step, hierarchical distillation: each merged student layer is trained to do
+// the work of the original layers it replaced. The merge tree gives the correspondence:
+// student layer k holds original layers a…b, so its input is the teacher's hidden state
+// entering layer a and its target the teacher's hidden state leaving layer b (an untouched
+// layer maps to itself).
+//
+// Modes: `local` (the paper's Figure 1) trains every merged layer alone on teacher input →
+// teacher target pairs, one layer's activations in memory at a time; `sequential` trains
+// the layers in order, each on the *student's* own output of the layers before it, so an
+// error upstream is seen and corrected downstream.
+import Corpora
+import Evaluation
+import Foundation
+import Tensors
+import Transformer
+
+public enum DistillMode: String, Sendable, CaseIterable { case local, sequential }
+
+/// A weighted sum of per-token objectives between student and teacher hidden states.
+public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
+    public enum Term: String, Sendable, CaseIterable { case kl, mse, cosine }
+    public var terms: [(term: Term, weight: Double)]
+    /// Temperature of the KL term's softmaxes (over the hidden dimension).
+    public var temperature: Double
+
+    public init(terms: [(Term, Double)], temperature: Double = 1) {
+        self.terms = terms.map { (term: $0.0, weight: $0.1) }; self.temperature = temperature
+    }
+
+    /// "kl", "mse", "kl+0.5*mse", "0.7*kl+0.3*cosine".
+    public init(parse s: String, temperature: Double = 1) throws {
+        var out: [(Term, Double)] = []
+        for part in s.split(separator: "+").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let pieces = part.split(separator: "*").map { $0.trimmingCharacters(in: .whitespaces) }
+            let (w, name): (Double, String) = pieces.count == 2 ? (Double(pieces[0]) ?? .nan, pieces[1]) : (1, pieces.first ?? "")
+            guard let t = Term(rawValue: name), w.isFinite, w > 0 else {
+                throw DistillationError("loss `\(s)`: terms are kl, mse, cosine with optional positive weights, as \"kl+0.5*mse\"")
+            }
+            out.append((t, w))
+        }
+        guard !out.isEmpty else { throw DistillationError("loss is empty") }
+        self.init(terms: out, temperature: temperature)
+    }
+
+    public var description: String {
+        terms.map { $0.weight == 1 ? $0.term.rawValue : "\($0.weight)*\($0.term.rawValue)" }.joined(separator: "+")
+    }
+
+    public static func == (a: DistillLoss, b: DistillLoss) -> Bool { a.description == b.description && a.temperature == b.temperature }
+
+    /// The objective and its gradient with respect to the student's rows [rows, H].
+    func evaluate(student: [Float], teacher: [Float], cols: Int) -> (loss: Double, grad: [Float]) {
+        var total = 0.0
+        var grad = [Float](repeating: 0, count: student.count)
+        for (t, w) in terms {
+            let (l, g): (Double, [Float])
+            switch t {
+            case .kl:
+                let r = Objectives.klDivergence(student: student, teacher: teacher, cols: cols, temperature: Float(temperature))
+                (l, g) = (r.loss, r.dStudent)
+            case .mse:
+                let r = Objectives.meanSquaredError(student, teacher)
+                (l, g) = (r.loss, r.dA)
+            case .cosine:
+                let r = Objectives.cosineDistance(student, teacher, cols: cols)
+                (l, g) = (r.loss, r.dA)
+            }
+            total += w * l
+            let fw = Float(w)
+            for i in grad.indices { grad[i] += fw * g[i] }
+        }
+        return (total, grad)
+    }
+}
+
+public struct DistillOptions: Sendable {
+    public var mode: DistillMode = .local
+    public var loss = DistillLoss(terms: [(.kl, 1)])
+    public var trainable: Trainable = .all
+    /// Optimiser steps per layer; each step averages `accumulate` micro-batches of
+    /// `microBatch` windows.
+    public var steps = 50
+    public var microBatch = 1
+    public var accumulate = 1
+    public var optimiser = AdamWOptions()
+    public var seed: UInt64 = 0
+    /// Train only merged layers (default) or every layer.
+    public var allLayers = false
+    /// Write a checkpoint every N optimiser steps (0 = never) into `checkpointDirectory`.
+    public var checkpointEvery = 0
+    public var checkpointDirectory: URL? = nil
+    public init() { optimiser.lr = 1e-4; optimiser.warmupSteps = 5 }
+}
+
+/// Per student layer: which original layers it holds, and how its loss went.
+public struct LayerReport: Sendable {
+    public var position: Int
+    public var originals: [Int]
+    public var lossBefore: Double
+    public var lossAfter: Double
+    /// The training objective at every step (mean over that step's micro-batches).
+    public var curve: [Double]
+    public var seconds: Double
+    public var tokens: Int
+}
+
+public struct DistillReport: Sendable {
+    public var mode: DistillMode
+    public var options: String
+    public var layers: [LayerReport]
+    public var perplexityBefore: Double?
+    public var perplexityAfter: Double?
+    public var seconds: Double
+    public var tokens: Int
+    public var peakMemoryBytes: Int
+    public var tokensPerSecond: Double { Double(tokens) / max(seconds, 1e-9) }
+}
+
+/// Progress of a distillation: layer i of n, step s of S, the step's loss and learning rate.
+public struct DistillProgress: Sendable {
+    public var layer: Int
+    public var layers: Int
+    public var step: Int
+    public var steps: Int
+    public var loss: Double
+    public var lr: Double
+    public var tokensPerSecond: Double
+}
+
+public enum Distiller {
+    /// The student layers to train and the original layers each holds.
+    public static func correspondence(_ student: Model, teacherLayers: Int, allLayers: Bool) throws -> [(position: Int, first: Int, last: Int)] {
+        var out: [(Int, Int, Int)] = []
+        for (k, node) in student.mergeTree.current.enumerated() {
+            let leaves = node.leaves.sorted()
+            guard let a = leaves.first, let b = leaves.last, b < teacherLayers else {
+                throw DistillationError("student layer \(k) holds original layers \(node) outside the teacher's 0..<\(teacherLayers)")
+            }
+            if leaves.count > 1 || allLayers { out.append((k, a, b)) }
+        }
+        return out
+    }
+
+    /// The teacher's residual stream at every layer boundary the pairs need: index i is the
+    /// state entering original layer i (i = L: leaving the last layer), [windows][T·H].
+    static func teacherStates(_ teacher: Model, windows: [[Int]], needed: Set<Int>,
+                              shouldCancel: (@Sendable () -> Bool)?) throws -> [Int: [[Float]]] {
+        var states: [Int: [[Float]]] = [:]
+        for w in windows {
+            var opts = ForwardOptions(hiddenStates: true, layerOutputs: true, logits: .none)
+            opts.shouldCancel = shouldCancel
+            let r = try teacher.forward([w], options: opts)
+            for i in needed {
+                // Entering layer 0 is the embedding output; entering layer i > 0 is layer i−1's raw output.
+                let s = i == 0 ? r.hiddenStates![0].data : r.layerOutputs![i - 1].data
+                states[i, default: []].append(s)
+            }
+        }
+        return states
+    }
+
+    /// Distils `student` against `teacher` on `windows` (token ids, [N][T]); `heldOut`
+    /// windows, when given, measure perplexity before and after.
+    public static func run(student: Model, teacher: Model, windows: [[Int]], heldOut: [[Int]]? = nil,
+                           options o: DistillOptions, resume: Bool = false,
+                           progress: ((DistillProgress) -> Void)? = nil,
+                           shouldCancel: (@Sendable () -> Bool)? = nil) throws -> (model: Model, report: DistillReport) {
+        guard !windows.isEmpty, let T = windows.first?.count, T > 0, windows.allSatisfy({ $0.count == T }) else {
+            throw DistillationError("distillation needs at least one window, all of one length")
+        }
+        guard student.hiddenSize == teacher.hiddenSize, student.vocabSize == teacher.vocabSize else {
+            throw DistillationError("student and teacher differ in hidden size or vocabulary")
+        }
+        guard o.steps >= 1, o.microBatch >= 1, o.accumulate >= 1 else { throw DistillationError("steps, micro-batch and accumulation must be at least 1") }
+        let start = Date()
+        let pairs = try correspondence(student, teacherLayers: teacher.numLayers, allLayers: o.allLayers)
+        var needed = Set<Int>()
+        for p in pairs { needed.insert(p.first); needed.insert(p.last + 1) }
+        if o.mode == .sequential { needed.insert(0) }
+        let states = try teacherStates(teacher, windows: windows, needed: needed, shouldCancel: shouldCancel)
+        let pplBefore = try heldOut.map { try Perplexity.evaluate(student, windows: $0, shouldCancel: shouldCancel).perplexity }
+
+        var model = student
+        let H = model.hiddenSize
+        let context = try model.layerContext(batch: 1, length: T)
+        var reports: [LayerReport] = []
+        var tokens = 0
+        var firstLayer = 0, firstStep = 0
+        var resumed: Checkpoint? = nil
+        if resume {
+            guard let dir = o.checkpointDirectory else { throw DistillationError("--resume needs a checkpoint folder") }
+            let c = try Checkpoint.load(dir, options: o, student: student)
+            (firstLayer, firstStep) = (c.layerIndex, c.step)
+            for (k, l) in c.finishedLayers { try model.replaceLayer(at: k, with: l) }
+            reports = c.reports
+            resumed = c
+        }
+        // Sequential: the student's own stream entering each layer, advanced as layers finish.
+        var studentStream: [[Float]]? = o.mode == .sequential ? states[0] : nil
+        var streamPosition = 0
+        if o.mode == .sequential, firstLayer > 0 || firstStep > 0, firstLayer < pairs.count {
+            streamPosition = pairs[firstLayer].position
+            studentStream = try streamEntering(streamPosition, model: model, from: states[0]!, context: context)
+        }
+        for (li, pair) in pairs.enumerated() where li >= firstLayer {
+            if let c = shouldCancel, c() { throw ForwardCancelled() }
+            let t0 = Date()
+            // Inputs: teacher's (local) or the student's own (sequential); target: the teacher's.
+            let inputs: [[Float]]
+            if o.mode == .sequential {
+                studentStream = try advance(studentStream!, model: model, from: streamPosition, to: pair.position, context: context)
+                streamPosition = pair.position
+                inputs = studentStream!
+            } else {
+                inputs = states[pair.first]!
+            }
+            let targets = states[pair.last + 1]!
+            var layer = model.layers[pair.position]
+            var set = TrainableSet(layer, o.trainable, seed: o.seed &+ UInt64(pair.position))
+            let opt = AdamW(sizes: set.buffers.map(\.count), options: {
+                var a = o.optimiser
+                a.totalSteps = o.steps
+                return a
+            }())
+            var rng = SplitMix64(seed: o.seed &+ 0x9E37 &* UInt64(pair.position + 1))
+            var order: [Int] = []
+            var curve: [Double] = []
+            var stepStart = 0
+            var before = Double.nan
+            if let c = resumed, li == firstLayer, firstStep > 0 {
+                before = c.currentBefore
+                set.buffers = c.buffers
+                try opt.restore(step: c.step, m: c.m, v: c.v)
+                rng = SplitMix64(seed: c.rngState)
+                order = c.order
+                curve = c.curve
+                stepStart = c.step
+                set.apply(to: &layer)
+            }
+            if before.isNaN { before = try objective(model, layer, inputs: inputs, targets: targets, loss: o.loss, context: context) }
+            var tokensThisLayer = 0
+            let tStep = Date()
+            for step in stepStart..<o.steps {
+                if let c = shouldCancel, c() { throw ForwardCancelled() }
+                var accum: [[Float]]? = nil
+                var stepLoss = 0.0
+                for _ in 0..<o.accumulate {
+                    var batch: [Int] = []
+                    for _ in 0..<min(o.microBatch, windows.count) {
+                        if order.isEmpty { order = shuffled(windows.count, &rng) }
+                        batch.append(order.removeLast())
+                    }
+                    let B = batch.count
+                    let ctxB = B == 1 ? context : try model.layerContext(batch: B, length: T)
+                    let x = batch.flatMap { inputs[$0] }, y = batch.flatMap { targets[$0] }
+                    let (out, tape) = model.layerForwardSaving(layer, x: x, context: ctxB)
+                    let (l, g) = o.loss.evaluate(student: out, teacher: y, cols: H)
+                    let (_, grads) = model.layerBackward(layer, tape: tape, dOutput: g, context: ctxB)
+                    let gb = set.gradients(from: grads)
+                    if accum == nil { accum = gb } else {
+                        for k in gb.indices { for i in gb[k].indices { accum![k][i] += gb[k][i] } }
+                    }
+                    stepLoss += l
+                    tokensThisLayer += B * T
+                }
+                if o.accumulate > 1 {
+                    let s = 1 / Float(o.accumulate)
+                    for k in accum!.indices { for i in accum![k].indices { accum![k][i] *= s } }
+                }
+                let (lr, _) = opt.update(&set.buffers, grads: accum!)
+                set.apply(to: &layer)
+                curve.append(stepLoss / Double(o.accumulate))
+                let rate = Double(tokensThisLayer) / max(Date().timeIntervalSince(tStep), 1e-9)
+                progress?(DistillProgress(layer: li + 1, layers: pairs.count, step: step + 1, steps: o.steps,
+                                          loss: curve.last!, lr: lr, tokensPerSecond: rate))
+                if o.checkpointEvery > 0, let dir = o.checkpointDirectory, (step + 1) % o.checkpointEvery == 0, step + 1 < o.steps {
+                    try model.replaceLayer(at: pair.position, with: layer)
+                    let st = opt.state()
+                    try Checkpoint(layerIndex: li, step: step + 1, buffers: set.buffers, m: st.m, v: st.v, rngState: rng.state,
+                                   order: order, curve: curve, currentBefore: before, reports: reports,
+                                   finishedLayers: pairs[..<li].map { ($0.position, model.layers[$0.position]) })
+                        .save(dir, options: o, student: student, current: (pair.position, layer))
+                }
+            }
+            try model.replaceLayer(at: pair.position, with: layer)
+            let after = try objective(model, layer, inputs: inputs, targets: targets, loss: o.loss, context: context)
+            tokens += tokensThisLayer
+            reports.append(LayerReport(position: pair.position, originals: Array(pair.first...pair.last), lossBefore: before,
+                                       lossAfter: after, curve: curve, seconds: Date().timeIntervalSince(t0), tokens: tokensThisLayer))
+        }
+        let pplAfter = try heldOut.map { try Perplexity.evaluate(model, windows: $0, shouldCancel: shouldCancel).perplexity }
+        let report = DistillReport(mode: o.mode, options: describe(o), layers: reports, perplexityBefore: pplBefore,
+                                   perplexityAfter: pplAfter, seconds: Date().timeIntervalSince(start), tokens: tokens,
+                                   peakMemoryBytes: peakResidentBytes())
+        return (model, report)
+    }
+
+    /// Mean objective of a layer over all the pairs (one window at a time).
+    static func objective(_ m: Model, _ layer: DecoderLayer, inputs: [[Float]], targets: [[Float]], loss: DistillLoss,
+                          context: LayerContext) throws -> Double {
+        var total = 0.0
+        for (x, y) in zip(inputs, targets) {
+            let (out, _) = m.layerForwardSaving(layer, x: x, context: context)
+            total += loss.evaluate(student: out, teacher: y, cols: m.hiddenSize).loss
+        }
+        return total / Double(inputs.count)
+    }
+
+    /// Runs the student's layers from..<to on each window's stream.
+    static func advance(_ stream: [[Float]], model: Model, from: Int, to: Int, context: LayerContext) throws -> [[Float]] {
+        guard to > from else { return stream }
+        return stream.map { x in
+            var h = x
+            for k in from..<to { h = model.layerForwardSaving(model.layers[k], x: h, context: context).output }
+            return h
+        }
+    }
+
+    static func streamEntering(_ position: Int, model: Model, from embeddings: [[Float]], context: LayerContext) throws -> [[Float]] {
+        try advance(embeddings, model: model, from: 0, to: position, context: context)
+    }
+
+    static func shuffled(_ n: Int, _ rng: inout SplitMix64) -> [Int] {
+        var a = Array(0..<n)
+        if n > 1 {
+            for i in stride(from: n - 1, to: 0, by: -1) {
+                let j = Int(rng.next() % UInt64(i + 1))
+                a.swapAt(i, j)
+            }
+        }
+        return a
+    }
+
+    static func describe(_ o: DistillOptions) -> String {
+        "mode=\(o.mode.rawValue) loss=\(o.loss) tau=\(o.loss.temperature) trainable=\(o.trainable) steps=\(o.steps) micro_batch=\(o.microBatch) accumulate=\(o.accumulate) lr=\(o.optimiser.lr) warmup=\(o.optimiser.warmupSteps) weight_decay=\(o.optimiser.weightDecay) clip=\(o.optimiser.clipNorm) seed=\(o.seed)"
+    }
+}
+
+/// The peak resident set of this process (getrusage's ru_maxrss, in kilobytes on Linux).
+public func peakResidentBytes() -> Int {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Int(u.ru_maxrss) * 1024
+}
