@@ -75,11 +75,14 @@ public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
 
 public struct DistillOptions: Sendable {
     public var mode: DistillMode = .local
-    public var loss = DistillLoss(terms: [(.kl, 1)])
+    /// MSE by default: KL over the hidden dimension (the paper's figure) saturates on models
+    /// with massive activations, where softmax(h) is one-hot on an outlier channel
+    /// (tutorials/reference/distillation.md gives the numbers).
+    public var loss = DistillLoss(terms: [(.mse, 1)])
     public var trainable: Trainable = .all
     /// Optimiser steps per layer; each step averages `accumulate` micro-batches of
     /// `microBatch` windows.
-    public var steps = 50
+    public var steps = 100
     public var microBatch = 1
     public var accumulate = 1
     public var optimiser = AdamWOptions()
@@ -89,7 +92,7 @@ public struct DistillOptions: Sendable {
     /// Write a checkpoint every N optimiser steps (0 = never) into `checkpointDirectory`.
     public var checkpointEvery = 0
     public var checkpointDirectory: URL? = nil
-    public init() { optimiser.lr = 1e-4; optimiser.warmupSteps = 5 }
+    public init() { optimiser.lr = 2e-4; optimiser.warmupSteps = 10 }
 }
 
 /// Per student layer: which original layers it holds, and how its loss went.

@@ -20,12 +20,12 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Window length in tokens.") var seqlen = 256
     @Option(name: .customLong("data-seed"), help: "Seed of the training-window sampling.") var dataSeed = 10
     @Option(help: "local or sequential.") var mode = "local"
-    @Option(help: "kl, mse, cosine, or a weighted sum such as kl+0.5*mse.") var loss = "kl"
+    @Option(help: "mse, kl, cosine, or a weighted sum such as mse+0.1*kl.") var loss = "mse"
     @Option(help: "KL temperature.") var tau = 1.0
     @Option(help: "all, norms, or lora:R.") var trainable = "all"
-    @Option(help: "Optimiser steps per layer.") var steps = 50
-    @Option(help: "Peak learning rate.") var lr = 1e-4
-    @Option(help: "Warm-up steps (then cosine decay).") var warmup = 5
+    @Option(help: "Optimiser steps per layer.") var steps = 100
+    @Option(help: "Peak learning rate.") var lr = 2e-4
+    @Option(help: "Warm-up steps (then cosine decay).") var warmup = 10
     @Option(name: .customLong("weight-decay")) var weightDecay = 0.0
     @Option(help: "Global gradient-norm clip (0 = none).") var clip = 1.0
     @Option(name: .customLong("micro-batch"), help: "Windows per micro-batch.") var microBatch = 1
@@ -77,7 +77,9 @@ struct DistillCommand: ParsableCommand {
             print("| layer | originals | loss before | loss after |")
             print("| ----: | --------- | ----------: | ---------: |")
             for l in report.layers {
-                print(String(format: "| %5d | %@ | %11.6f | %10.6f |", l.position, l.originals.map(String.init).joined(separator: "+"), l.lossBefore, l.lossAfter))
+                let o = l.originals.map(String.init).joined(separator: "+")
+                print(String(format: "| %5d | ", l.position) + o.padding(toLength: max(9, o.count), withPad: " ", startingAt: 0)
+                      + String(format: " | %11.6f | %10.6f |", l.lossBefore, l.lossAfter))
             }
             if let b = report.perplexityBefore, let a = report.perplexityAfter {
                 print(String(format: "perplexity (%@, %d × %d): %.4f → %.4f", heldOut, held?.count ?? 0, seqlen, b, a))
