@@ -7,13 +7,6 @@ import Foundation
 import Tensors
 import Transformer
 
-func peakRSSBytes() -> Int {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return u.ru_maxrss * 1024
-}
-
-func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
 
 var args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ def: Int) -> Int {

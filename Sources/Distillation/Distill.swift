@@ -294,7 +294,7 @@ public enum Distiller {
         let pplAfter = try heldOut.map { try Perplexity.evaluate(model, windows: $0, shouldCancel: shouldCancel).perplexity }
         let report = DistillReport(mode: o.mode, options: describe(o), layers: reports, perplexityBefore: pplBefore,
                                    perplexityAfter: pplAfter, seconds: Date().timeIntervalSince(start), tokens: tokens,
-                                   peakMemoryBytes: peakResidentBytes())
+                                   peakMemoryBytes: peakRSSBytes())
         return (model, report)
     }
 
@@ -337,11 +337,4 @@ public enum Distiller {
     static func describe(_ o: DistillOptions) -> String {
         "mode=\(o.mode.rawValue) loss=\(o.loss) tau=\(o.loss.temperature) trainable=\(o.trainable) steps=\(o.steps) micro_batch=\(o.microBatch) accumulate=\(o.accumulate) lr=\(o.optimiser.lr) warmup=\(o.optimiser.warmupSteps) weight_decay=\(o.optimiser.weightDecay) clip=\(o.optimiser.clipNorm) seed=\(o.seed)"
     }
-}
-
-/// The peak resident set of this process (getrusage's ru_maxrss, in kilobytes on Linux).
-public func peakResidentBytes() -> Int {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return Int(u.ru_maxrss) * 1024
 }

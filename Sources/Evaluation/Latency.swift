@@ -3,6 +3,7 @@
 // tokens with the cache, EOS ignored), each after warm-up runs, R repetitions reported as
 // median / min / max / mean; a dense and a pruned model measured in one run, interleaved.
 import Foundation
+import Tensors
 import Transformer
 
 public struct LatencyOptions: Sendable {
@@ -49,11 +50,7 @@ public struct Timing: Sendable, Equatable {
     /// Tokens per second at the median run.
     public var tokensPerSecond: Double { Double(tokens) / (medianMs / 1000) }
 
-    static func median(_ x: [Double]) -> Double {
-        guard !x.isEmpty else { return .nan }
-        let s = x.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
+    static func median(_ x: [Double]) -> Double { Tensors.median(x) }
 }
 
 public struct LatencyResult: Sendable {

@@ -5,6 +5,7 @@
 // divided by the choice's length in characters (acc_norm). Requests are sorted by length
 // and batched (right padding, which a causal mask makes harmless); requests whose inputs
 // are identical (boolq's one-token "no"/"yes") share one row, as lm-eval's grouping does.
+import Checkpoints
 import Corpora
 import Foundation
 import Tensors
@@ -265,18 +266,9 @@ public struct ZeroShotReport: Sendable {
             return String(describing: d)
         }
         func str(_ s: String) -> String {
-            var o = "\""
-            for c in s.unicodeScalars {
-                switch c {
-                case "\"": o += "\\\""
-                case "\\": o += "\\\\"
-                case "\n": o += "\\n"
-                case "\t": o += "\\t"
-                default:
-                    if c.value < 0x20 { o += String(format: "\\u%04x", c.value) } else { o.unicodeScalars.append(c) }
-                }
-            }
-            return o + "\""
+            var o = ""
+            JSONValue.quote(s, into: &o)
+            return o
         }
         var parts: [String] = []
         var res: [String] = []

@@ -29,13 +29,7 @@ public enum Subprocess {
     public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil,
                            environment: [String: String]? = nil, stdin: String? = nil,
                            output: Output = .capture, timeout: Double = 900) throws -> Result {
-        var argv = [executable] + arguments
-        var path = executable
-        if let d = directory {
-            path = "/usr/bin/env"
-            argv = ["/usr/bin/env", "-C", d.path] + argv
-        }
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let (path, argv, env) = command(executable, arguments, directory, environment)
 
         func pipePair() throws -> (Int32, Int32) {
             var fds: [Int32] = [0, 0]
@@ -120,16 +114,22 @@ public enum Subprocess {
                       timedOut: timedOut)
     }
 
-    /// Starts a child with output discarded and returns its pid (for tests that kill it).
-    public static func start(_ executable: String, _ arguments: [String], in directory: URL? = nil,
-                             environment: [String: String]? = nil) throws -> pid_t {
+    /// The path to spawn, its argv (through env -C for a working folder) and its environment.
+    static func command(_ executable: String, _ arguments: [String], _ directory: URL?,
+                        _ environment: [String: String]?) -> (String, [String], [String]) {
         var argv = [executable] + arguments
         var path = executable
         if let d = directory {
             path = "/usr/bin/env"
             argv = ["/usr/bin/env", "-C", d.path] + argv
         }
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        return (path, argv, (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" })
+    }
+
+    /// Starts a child with output discarded and returns its pid (for tests that kill it).
+    public static func start(_ executable: String, _ arguments: [String], in directory: URL? = nil,
+                             environment: [String: String]? = nil) throws -> pid_t {
+        let (path, argv, env) = command(executable, arguments, directory, environment)
         let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(devnull) }
         var actions = posix_spawn_file_actions_t()
