@@ -14,7 +14,7 @@ import Foundation
 import Tensors
 import Transformer
 
-public enum DistillMode: String, Sendable, CaseIterable { case local, sequential }
+public enum DistillMode: String, Sendable, CaseIterable { case local, sequential, global }
 
 /// A weighted sum of per-token objectives between student and teacher hidden states.
 public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
@@ -89,13 +89,20 @@ public struct DistillOptions: Sendable {
     public var seed: UInt64 = 0
     /// Train only merged layers (default) or every layer.
     public var allLayers = false
+    /// The global stage: end-to-end KL between the teacher's and the student's next-token
+    /// distributions at this temperature, for `globalSteps` steps (mode `global`: the only
+    /// stage, with `steps`; after local or sequential: 0 = none).
+    public var globalSteps = 0
+    public var globalTemperature: Double = 1
     /// Write a checkpoint every N optimiser steps (0 = never) into `checkpointDirectory`.
     public var checkpointEvery = 0
     public var checkpointDirectory: URL? = nil
     public init() { optimiser.lr = 2e-4; optimiser.warmupSteps = 10 }
 }
 
-/// Per student layer: which original layers it holds, and how its loss went.
+/// Per student layer: which original layers it holds, and how its loss went. The global
+/// stage reports as position −1, with the student layers it trained as `originals` and the
+/// KL between next-token distributions as its loss.
 public struct LayerReport: Sendable {
     public var position: Int
     public var originals: [Int]
@@ -180,6 +187,7 @@ public enum Distiller {
         var needed = Set<Int>()
         for p in pairs { needed.insert(p.first); needed.insert(p.last + 1) }
         if o.mode == .sequential { needed.insert(0) }
+        if o.mode == .global { needed = [] }
         let states = try teacherStates(teacher, windows: windows, needed: needed, shouldCancel: shouldCancel)
         let pplBefore = try heldOut.map { try Perplexity.evaluate(student, windows: $0, shouldCancel: shouldCancel).perplexity }
 
@@ -205,7 +213,7 @@ public enum Distiller {
             streamPosition = pairs[firstLayer].position
             studentStream = try streamEntering(streamPosition, model: model, from: states[0]!, context: context)
         }
-        for (li, pair) in pairs.enumerated() where li >= firstLayer {
+        for (li, pair) in pairs.enumerated() where li >= firstLayer && o.mode != .global {
             if let c = shouldCancel, c() { throw ForwardCancelled() }
             let t0 = Date()
             // Inputs: teacher's (local) or the student's own (sequential); target: the teacher's.
@@ -291,11 +299,95 @@ public enum Distiller {
             reports.append(LayerReport(position: pair.position, originals: Array(pair.first...pair.last), lossBefore: before,
                                        lossAfter: after, curve: curve, seconds: Date().timeIntervalSince(t0), tokens: tokensThisLayer))
         }
+        let globalSteps = o.mode == .global ? o.steps : o.globalSteps
+        if globalSteps > 0 {
+            let r = try globalStage(&model, teacher: teacher, windows: windows, positions: pairs.map(\.position), options: o,
+                                    steps: globalSteps, progress: progress, shouldCancel: shouldCancel)
+            tokens += r.tokens
+            reports.append(r)
+        }
         let pplAfter = try heldOut.map { try Perplexity.evaluate(model, windows: $0, shouldCancel: shouldCancel).perplexity }
         let report = DistillReport(mode: o.mode, options: describe(o), layers: reports, perplexityBefore: pplBefore,
                                    perplexityAfter: pplAfter, seconds: Date().timeIntervalSince(start), tokens: tokens,
                                    peakMemoryBytes: peakRSSBytes())
         return (model, report)
+    }
+
+    /// Mean over windows and positions of KL(teacher ‖ student) between next-token
+    /// distributions at temperature τ.
+    static func globalKL(_ m: Model, teacher: Model, windows: [[Int]], tau: Double) throws -> Double {
+        var total = 0.0
+        for w in windows {
+            let s = try m.forward([w], options: ForwardOptions(logits: .all)).logits!.data
+            let t = try teacher.forward([w], options: ForwardOptions(logits: .all)).logits!.data
+            total += Objectives.klDivergence(student: s, teacher: t, cols: m.vocabSize, temperature: Float(tau)).loss
+        }
+        return total / Double(windows.count)
+    }
+
+    /// End-to-end training of the student layers at `positions` on the KL between the
+    /// teacher's and the student's next-token distributions (the whole model's backward).
+    static func globalStage(_ model: inout Model, teacher: Model, windows: [[Int]], positions: [Int], options o: DistillOptions,
+                            steps: Int, progress: ((DistillProgress) -> Void)?,
+                            shouldCancel: (@Sendable () -> Bool)?) throws -> LayerReport {
+        let t0 = Date()
+        let T = windows[0].count, V = model.vocabSize
+        var sets = positions.map { TrainableSet(model.layers[$0], o.trainable, seed: o.seed &+ UInt64($0)) }
+        let sizes = sets.flatMap { $0.buffers.map(\.count) }
+        var a = o.optimiser
+        a.totalSteps = steps
+        let opt = AdamW(sizes: sizes, options: a)
+        var rng = SplitMix64(seed: o.seed &+ 0x610B)
+        var order: [Int] = []
+        var curve: [Double] = []
+        var tokens = 0
+        let tau = Float(o.globalTemperature)
+        let before = try globalKL(model, teacher: teacher, windows: windows, tau: o.globalTemperature)
+        for step in 0..<steps {
+            if let c = shouldCancel, c() { throw ForwardCancelled() }
+            var accum: [[Float]]? = nil
+            var stepLoss = 0.0
+            for _ in 0..<o.accumulate {
+                var batch: [[Int]] = []
+                for _ in 0..<min(o.microBatch, windows.count) {
+                    if order.isEmpty { order = shuffled(windows.count, &rng) }
+                    batch.append(windows[order.removeLast()])
+                }
+                let teacherLogits = try teacher.forward(batch, options: ForwardOptions(logits: .all)).logits!.data
+                let rows = batch.count * T
+                let (l, g) = try model.backward(batch) { r0, n, z in
+                    let student = Array(UnsafeBufferPointer(start: z, count: n * V))
+                    let r = Objectives.klDivergence(student: student, teacher: Array(teacherLogits[(r0 * V)..<((r0 + n) * V)]),
+                                                    cols: V, temperature: tau)
+                    let share = Float(n) / Float(rows)
+                    for i in 0..<(n * V) { z[i] = r.dStudent[i] * share }
+                    return r.loss * Double(n) / Double(rows)
+                }
+                let gb = zip(positions, sets).flatMap { pos, set in set.gradients(from: g.layers[pos]) }
+                if accum == nil { accum = gb } else { for k in gb.indices { for i in gb[k].indices { accum![k][i] += gb[k][i] } } }
+                stepLoss += l
+                tokens += rows
+            }
+            if o.accumulate > 1 {
+                let s = 1 / Float(o.accumulate)
+                for k in accum!.indices { for i in accum![k].indices { accum![k][i] *= s } }
+            }
+            var flat = sets.flatMap(\.buffers)
+            let (lr, _) = opt.update(&flat, grads: accum!)
+            var k = 0
+            for j in sets.indices {
+                for b in sets[j].buffers.indices { sets[j].buffers[b] = flat[k]; k += 1 }
+                var layer = model.layers[positions[j]]
+                sets[j].apply(to: &layer)
+                try model.replaceLayer(at: positions[j], with: layer)
+            }
+            curve.append(stepLoss / Double(o.accumulate))
+            progress?(DistillProgress(layer: 1, layers: 1, step: step + 1, steps: steps, loss: curve.last!, lr: lr,
+                                      tokensPerSecond: Double(tokens) / max(Date().timeIntervalSince(t0), 1e-9)))
+        }
+        let after = try globalKL(model, teacher: teacher, windows: windows, tau: o.globalTemperature)
+        return LayerReport(position: -1, originals: positions, lossBefore: before, lossAfter: after, curve: curve,
+                           seconds: Date().timeIntervalSince(t0), tokens: tokens)
     }
 
     /// Mean objective of a layer over all the pairs (one window at a time).
@@ -335,6 +427,6 @@ public enum Distiller {
     }
 
     static func describe(_ o: DistillOptions) -> String {
-        "mode=\(o.mode.rawValue) loss=\(o.loss) tau=\(o.loss.temperature) trainable=\(o.trainable) steps=\(o.steps) micro_batch=\(o.microBatch) accumulate=\(o.accumulate) lr=\(o.optimiser.lr) warmup=\(o.optimiser.warmupSteps) weight_decay=\(o.optimiser.weightDecay) clip=\(o.optimiser.clipNorm) seed=\(o.seed)"
+        "mode=\(o.mode.rawValue) global_steps=\(o.globalSteps) global_tau=\(o.globalTemperature) loss=\(o.loss) tau=\(o.loss.temperature) trainable=\(o.trainable) steps=\(o.steps) micro_batch=\(o.microBatch) accumulate=\(o.accumulate) lr=\(o.optimiser.lr) warmup=\(o.optimiser.warmupSteps) weight_decay=\(o.optimiser.weightDecay) clip=\(o.optimiser.clipNorm) seed=\(o.seed)"
     }
 }

@@ -239,6 +239,38 @@ extension Model {
         if let m = mask, m.count != B || m.contains(where: { $0.count != T }) { throw ModelError("backward: mask shape differs from the input's [\(B), \(T)]") }
         let lab = labels ?? ids
         guard lab.count == B, lab.allSatisfy({ $0.count == T }) else { throw ModelError("backward: labels shape differs from the input's [\(B), \(T)]") }
+        // Targets per row; the last position of each sequence predicts nothing.
+        var targets = [Int](repeating: -1, count: B * T)
+        for b in 0..<B { for t in 0..<(T - 1) { targets[b * T + t] = lab[b][t + 1] < 0 ? -1 : lab[b][t + 1] } }
+        let count = targets.filter { $0 >= 0 }.count
+        guard count > 0 else { throw ModelError("backward: every label is ignored") }
+        let V = vocabSize
+        let (total, g) = try backward(ids, mask: mask, positionIds: positionIds) { r0, n, z in
+            var partial = [Double](repeating: 0, count: n)
+            targets.withUnsafeBufferPointer { tp in
+                partial.withUnsafeMutableBufferPointer { pp in
+                    parallelRows(n, minRowsPerChunk: 8) { a, c in
+                        pp[a] = Objectives.crossEntropy(z + a * V, rows: c, cols: V, targets: tp.baseAddress! + r0 + a,
+                                                        scale: 1 / Float(count))
+                    }
+                }
+            }
+            return partial.reduce(0, +)
+        }
+        return (total / Double(count), g)
+    }
+
+    /// The backward of any objective of the logits: `headLoss(r0, n, z)` gets the logits of
+    /// rows r0..<r0+n ([n, V], rows in [B·T] order, at most 256 at a time), must replace them
+    /// with ∂objective/∂logits and return that chunk's part of the objective; the result is
+    /// the sum of those parts and the model of gradients. (Distillation's KL between teacher
+    /// and student next-token distributions uses this.)
+    public func backward(_ ids: [[Int]], mask: [[Int]]? = nil, positionIds: [[Int]]? = nil,
+                         headLoss: (Int, Int, UnsafeMutablePointer<Float>) -> Double) throws -> (loss: Double, gradients: Model) {
+        let B = ids.count
+        guard B > 0, let T = ids.first?.count, T > 0 else { throw ModelError("backward: empty input") }
+        guard ids.allSatisfy({ $0.count == T }) else { throw ModelError("backward: rows of different lengths; pad them and pass an attention mask") }
+        for row in ids { for t in row where t < 0 || t >= vocabSize { throw ModelError("backward: token id \(t) outside the vocabulary 0..<\(vocabSize)") } }
         let rows = B * T, H = hiddenSize, V = vocabSize
         let positions = try self.positionIds(B: B, T: T, options: ForwardOptions(attentionMask: mask, positionIds: positionIds), past: 0)
         let ctx = makeContext(B: B, T: T, positions: positions, mask: mask, past: 0)
@@ -246,11 +278,6 @@ extension Model {
         var tapes: [LayerTape] = []
         for layer in layers { tapes.append(layerForward(layer, x: &x, ctx: ctx, cache: nil, record: true).tape!) }
         let normed = finalNorm.apply(x, rows: rows)
-        // Targets per row; the last position of each sequence predicts nothing.
-        var targets = [Int](repeating: -1, count: rows)
-        for b in 0..<B { for t in 0..<(T - 1) { targets[b * T + t] = lab[b][t + 1] < 0 ? -1 : lab[b][t + 1] } }
-        let count = targets.filter { $0 >= 0 }.count
-        guard count > 0 else { throw ModelError("backward: every label is ignored") }
         // LM head and loss in row chunks: the [rows, V] logits never exist whole.
         let W = outputWeight
         var dW = [Float](repeating: 0, count: V * H)
@@ -266,16 +293,7 @@ extension Model {
                 logits.withUnsafeMutableBufferPointer { lp in
                     let h = hp.baseAddress! + r0 * H, z = lp.baseAddress!
                     head.apply(h, rows: n, into: z)
-                    targets.withUnsafeBufferPointer { tp in
-                        var partial = [Double](repeating: 0, count: n)
-                        partial.withUnsafeMutableBufferPointer { pp in
-                            parallelRows(n, minRowsPerChunk: 8) { a, c in
-                                pp[a] = Objectives.crossEntropy(z + a * V, rows: c, cols: V, targets: tp.baseAddress! + r0 + a,
-                                                                scale: 1 / Float(count))
-                            }
-                        }
-                        total += partial.reduce(0, +)
-                    }
+                    total += headLoss(r0, n, z)
                     dW.withUnsafeMutableBufferPointer { dwp in
                         BLAS.gemm(transA: true, transB: false, m: V, n: H, k: n, a: z, lda: V, b: h, ldb: H,
                                   beta: 1, c: dwp.baseAddress!, ldc: H)
@@ -328,7 +346,7 @@ extension Model {
         g.layers = layerGrads.map { $0! }
         g.finalNorm = gFinal
         g.lmHead = lmHead == nil ? nil : Tensor(shape: [V, H], data: dW)
-        return (total / Double(count), g)
+        return (total, g)
     }
 
     /// `backward` with the gradients by HF parameter name.

@@ -42,7 +42,7 @@ public final class DistillObject: FigureCarrying {
     public var figures: [Figure] {
         guard let n = report.layers.map(\.curve.count).max(), n > 0 else { return [] }
         let series = report.layers.map { l in
-            (name: "layer \(l.position) ← \(l.originals.map(String.init).joined(separator: "+"))",
+            (name: l.position < 0 ? "global (KL of next-token distributions)" : "layer \(l.position) ← \(l.originals.map(String.init).joined(separator: "+"))",
              values: l.curve + [Double](repeating: .nan, count: n - l.curve.count))
         }
         return [Figure(grouped: series, labels: (1...n).map(String.init), title: "distillation loss per step", kind: .line)]
@@ -50,7 +50,9 @@ public final class DistillObject: FigureCarrying {
     public func render(_ o: DisplayOptions) -> String {
         var rows: [[Value]] = []
         for l in report.layers {
-            rows.append([.int(l.position), .string(l.originals.map(String.init).joined(separator: "+")), .float(l.lossBefore),
+            rows.append([l.position < 0 ? .string("global") : .int(l.position),
+                         .string(l.position < 0 ? "layers " + l.originals.map(String.init).joined(separator: ", ") : l.originals.map(String.init).joined(separator: "+")),
+                         .float(l.lossBefore),
                          .float(l.lossAfter), .string(sparkline(l.curve, unicode: o.terminal))])
         }
         var s = Table(columns: ["layer", "originals", "loss before", "loss after", "curve"], rows: rows).render(o)
@@ -103,16 +105,19 @@ func distillBuiltins() -> [BuiltinSpec] {
                                 ParamSpec("seed", .int, default: .int(0), help: "fixes the data order and LoRA's initialisation"),
                                 ParamSpec("held_out", .optional(.host("calibration")), default: .none,
                                           help: "windows for perplexity before and after"),
+                                ParamSpec("global_steps", .int, default: .int(0),
+                                          help: "after local/sequential: steps of end-to-end KL on next-token distributions"),
+                                ParamSpec("global_tau", .number, default: .float(1), help: "the global stage's temperature"),
                                 ParamSpec("checkpoint_every", .int, default: .int(0)),
                                 ParamSpec("checkpoint_dir", .optional(.string), default: .none),
                                 ParamSpec("resume", .bool, default: .bool(false), help: "continue from checkpoint_dir")],
                     returns: .host("distillation"), effects: [.writesFiles], category: "compression",
-                    help: "Hierarchical distillation: each merged student layer learns to map the teacher's hidden\nstate entering its first original layer to the one leaving its last (the merge tree's\ncorrespondence); local trains each alone, sequential feeds each the student's own stream.\nReturns a report; r.model is the distilled student.") { a, ctx in
+                    help: "Hierarchical distillation: each merged student layer learns to map the teacher's hidden\nstate entering its first original layer to the one leaving its last (the merge tree's\ncorrespondence); local trains each alone, sequential feeds each the student's own stream; global (or\nglobal_steps after either) trains them end to end on the KL of next-token distributions.\nReturns a report; r.model is the distilled student.") { a, ctx in
             let s = try a.host("student", as: ModelObject.self), t = try a.host("teacher", as: ModelObject.self)
             let data = try a.host("data", as: CalibrationObject.self)
             func bad(_ m: String, _ arg: String) -> ScriptError { ScriptError(m, id: "E0604", argument: arg) }
             var o = DistillOptions()
-            guard let mode = DistillMode(rawValue: try a.string("mode")) else { throw bad("mode must be local or sequential", "mode") }
+            guard let mode = DistillMode(rawValue: try a.string("mode")) else { throw bad("mode must be local, sequential or global", "mode") }
             o.mode = mode
             do { o.loss = try DistillLoss(parse: try a.string("loss"), temperature: try a.double("tau")) } catch { throw bad("\(error)", "loss") }
             do { o.trainable = try Trainable(parse: try a.string("trainable")) } catch { throw bad("\(error)", "trainable") }
@@ -124,6 +129,8 @@ func distillBuiltins() -> [BuiltinSpec] {
             o.optimiser.weightDecay = try a.double("weight_decay")
             o.optimiser.clipNorm = try a.double("clip")
             o.allLayers = try a.bool("all_layers")
+            o.globalSteps = try a.int("global_steps")
+            o.globalTemperature = try a.double("global_tau")
             o.seed = UInt64(try a.int("seed"))
             o.checkpointEvery = try a.int("checkpoint_every")
             o.checkpointDirectory = try a.optionalString("checkpoint_dir").map { URL(fileURLWithPath: ctx.resolvePath($0)) }

@@ -19,7 +19,9 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Training windows.") var nwindows = 8
     @Option(help: "Window length in tokens.") var seqlen = 256
     @Option(name: .customLong("data-seed"), help: "Seed of the training-window sampling.") var dataSeed = 10
-    @Option(help: "local or sequential.") var mode = "local"
+    @Option(help: "local, sequential or global.") var mode = "local"
+    @Option(name: .customLong("global-steps"), help: "After local/sequential: steps of end-to-end KL on next-token distributions.") var globalSteps = 0
+    @Option(name: .customLong("global-tau"), help: "The global stage's temperature.") var globalTau = 1.0
     @Option(help: "mse, kl, cosine, or a weighted sum such as mse+0.1*kl.") var loss = "mse"
     @Option(help: "KL temperature.") var tau = 1.0
     @Option(help: "all, norms, or lora:R.") var trainable = "all"
@@ -46,13 +48,14 @@ struct DistillCommand: ParsableCommand {
         guard let tok = s.tokenizer else { fail(ModelError("\(s.source) has no tokenizer")) }
         var o = DistillOptions()
         do {
-            guard let m = DistillMode(rawValue: mode) else { throw ValidationError("--mode must be local or sequential") }
+            guard let m = DistillMode(rawValue: mode) else { throw ValidationError("--mode must be local, sequential or global") }
             o.mode = m
             o.loss = try DistillLoss(parse: loss, temperature: tau)
             o.trainable = try Trainable(parse: trainable)
             o.steps = steps; o.microBatch = microBatch; o.accumulate = accumulate; o.seed = UInt64(seed); o.allLayers = allLayers
             o.optimiser.lr = lr; o.optimiser.warmupSteps = warmup; o.optimiser.weightDecay = weightDecay; o.optimiser.clipNorm = clip
             o.checkpointEvery = checkpointEvery
+            o.globalSteps = globalSteps; o.globalTemperature = globalTau
             if let d = checkpointDir ?? output.map({ $0 + ".ckpt" }) { o.checkpointDirectory = URL(fileURLWithPath: d) }
             let dir = dataDir.map { URL(fileURLWithPath: $0) }
             let stream = try Calibration.stream(CalibrationRequest(dataset: try CalibrationDataset.named(data), amount: .windows(nwindows),
@@ -78,7 +81,7 @@ struct DistillCommand: ParsableCommand {
             print("| ----: | --------- | ----------: | ---------: |")
             for l in report.layers {
                 let o = l.originals.map(String.init).joined(separator: "+")
-                print(String(format: "| %5d | ", l.position) + o.padding(toLength: max(9, o.count), withPad: " ", startingAt: 0)
+                print((l.position < 0 ? "| global | " : String(format: "| %5d | ", l.position)) + o.padding(toLength: max(9, o.count), withPad: " ", startingAt: 0)
                       + String(format: " | %11.6f | %10.6f |", l.lossBefore, l.lossAfter))
             }
             if let b = report.perplexityBefore, let a = report.perplexityAfter {

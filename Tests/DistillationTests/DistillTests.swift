@@ -139,3 +139,34 @@ final class StopFlag: @unchecked Sendable {
     #expect(try Trainable(parse: "lora:8") == .lora(rank: 8))
     #expect(throws: DistillationError.self) { try Trainable(parse: "lora:0") }
 }
+
+@Test func globalStageLowersTheNextTokenKL() throws {
+    let (teacher, student) = try pruned()
+    let train = try teacherSamples(teacher, count: 4, length: 24, seed: 6)
+    var o = DistillOptions()
+    o.mode = .global; o.steps = 12; o.optimiser.lr = 3e-3; o.optimiser.warmupSteps = 2
+    let (model, report) = try Distiller.run(student: student, teacher: teacher, windows: train, options: o)
+    let g = try #require(report.layers.last)
+    #expect(report.layers.count == 1 && g.position == -1)
+    #expect(g.lossAfter < g.lossBefore * 0.95, "\(g.lossBefore) → \(g.lossAfter)")
+    #expect(g.curve.count == 12)
+    // The reported KL is the model's, measured independently from full logits.
+    var kl = 0.0
+    for w in train {
+        let s = try model.forward([w]).logits!.data, t = try teacher.forward([w]).logits!.data
+        let V = model.vocabSize
+        for r in 0..<w.count {
+            let ss = s[(r * V)..<((r + 1) * V)].map(Double.init), tt = t[(r * V)..<((r + 1) * V)].map(Double.init)
+            let ms = ss.max()!, mt = tt.max()!
+            let ls = log(ss.reduce(0) { $0 + exp($1 - ms) }) + ms, lt = log(tt.reduce(0) { $0 + exp($1 - mt) }) + mt
+            for j in 0..<V { let p = exp(tt[j] - lt); kl += p * ((tt[j] - lt) - (ss[j] - ls)) }
+        }
+    }
+    kl /= Double(train.count * train[0].count)
+    #expect(abs(kl - g.lossAfter) < 1e-4 * max(1, kl), "\(kl) vs \(g.lossAfter)")
+    // After local: the global stage follows the per-layer reports.
+    var both = DistillOptions()
+    both.steps = 5; both.globalSteps = 3
+    let (_, r2) = try Distiller.run(student: student, teacher: teacher, windows: train, options: both)
+    #expect(r2.layers.last?.position == -1 && r2.layers.count >= 2)
+}
