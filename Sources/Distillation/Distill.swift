@@ -18,7 +18,11 @@ public enum DistillMode: String, Sendable, CaseIterable { case local, sequential
 
 /// A weighted sum of per-token objectives between student and teacher hidden states.
 public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
-    public enum Term: String, Sendable, CaseIterable { case kl, mse, cosine }
+    public enum Term: String, Sendable, CaseIterable {
+        case kl, mse, cosine
+        /// KL between next-token distributions read through the final norm and LM head.
+        case klLogits = "kl-logits"
+    }
     public var terms: [(term: Term, weight: Double)]
     /// Temperature of the KL term's softmaxes (over the hidden dimension).
     public var temperature: Double
@@ -34,7 +38,7 @@ public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
             let pieces = part.split(separator: "*").map { $0.trimmingCharacters(in: .whitespaces) }
             let (w, name): (Double, String) = pieces.count == 2 ? (Double(pieces[0]) ?? .nan, pieces[1]) : (1, pieces.first ?? "")
             guard let t = Term(rawValue: name), w.isFinite, w > 0 else {
-                throw DistillationError("loss `\(s)`: terms are kl, mse, cosine with optional positive weights, as \"kl+0.5*mse\"")
+                throw DistillationError("loss `\(s)`: terms are kl, kl-logits, mse, cosine with optional positive weights, as \"kl+0.5*mse\"")
             }
             out.append((t, w))
         }
@@ -49,7 +53,7 @@ public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
     public static func == (a: DistillLoss, b: DistillLoss) -> Bool { a.description == b.description && a.temperature == b.temperature }
 
     /// The objective and its gradient with respect to the student's rows [rows, H].
-    func evaluate(student: [Float], teacher: [Float], cols: Int) -> (loss: Double, grad: [Float]) {
+    func evaluate(student: [Float], teacher: [Float], cols: Int, model: Model? = nil) -> (loss: Double, grad: [Float]) {
         var total = 0.0
         var grad = [Float](repeating: 0, count: student.count)
         for (t, w) in terms {
@@ -64,6 +68,10 @@ public struct DistillLoss: Sendable, Equatable, CustomStringConvertible {
             case .cosine:
                 let r = Objectives.cosineDistance(student, teacher, cols: cols)
                 (l, g) = (r.loss, r.dA)
+            case .klLogits:
+                guard let m = model else { preconditionFailure("kl-logits needs the model's final norm and head") }
+                let r = m.logitKL(student: student, teacher: teacher, rows: student.count / cols, temperature: Float(temperature))
+                (l, g) = (r.loss, r.dStudent)
             }
             total += w * l
             let fw = Float(w)
@@ -265,7 +273,7 @@ public enum Distiller {
                     let ctxB = B == 1 ? context : try model.layerContext(batch: B, length: T)
                     let x = batch.flatMap { inputs[$0] }, y = batch.flatMap { targets[$0] }
                     let (out, tape) = model.layerForwardSaving(layer, x: x, context: ctxB)
-                    let (l, g) = o.loss.evaluate(student: out, teacher: y, cols: H)
+                    let (l, g) = o.loss.evaluate(student: out, teacher: y, cols: H, model: model)
                     let (_, grads) = model.layerBackward(layer, tape: tape, dOutput: g, context: ctxB)
                     let gb = set.gradients(from: grads)
                     if accum == nil { accum = gb } else {
@@ -396,7 +404,7 @@ public enum Distiller {
         var total = 0.0
         for (x, y) in zip(inputs, targets) {
             let (out, _) = m.layerForwardSaving(layer, x: x, context: context)
-            total += loss.evaluate(student: out, teacher: y, cols: m.hiddenSize).loss
+            total += loss.evaluate(student: out, teacher: y, cols: m.hiddenSize, model: m).loss
         }
         return total / Double(inputs.count)
     }

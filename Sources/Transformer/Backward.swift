@@ -457,3 +457,42 @@ func normBackward(_ norm: Norm, x: [Float], rows: Int, dy: [Float], into dx: ino
     for c in 0..<chunks { for j in 0..<d { w[j] += dW[c * d + j]; b[j] += dB[c * d + j] } }
     return Norm(kind: norm.kind, weight: Tensor(shape: [d], data: w), bias: norm.bias == nil ? nil : Tensor(shape: [d], data: b), eps: norm.eps)
 }
+
+extension Model {
+    /// KL(softmax(head(norm(teacher))/τ) ‖ softmax(head(norm(student))/τ)) averaged over the
+    /// rows of two residual-stream blocks [rows, H] — hidden states read through the final
+    /// norm and the LM head (a "logit lens") — and its gradient with respect to the student
+    /// rows. The [rows, V] logits are made 256 rows at a time.
+    public func logitKL(student: [Float], teacher: [Float], rows: Int, temperature tau: Float = 1) -> (loss: Double, dStudent: [Float]) {
+        let H = hiddenSize, V = vocabSize
+        precondition(student.count == rows * H && teacher.count == rows * H)
+        let ns = finalNorm.apply(student, rows: rows), nt = finalNorm.apply(teacher, rows: rows)
+        let head = Linear(weight: outputWeight)
+        var dNormed = [Float](repeating: 0, count: rows * H)
+        var total = 0.0
+        var r0 = 0
+        while r0 < rows {
+            let n = min(256, rows - r0)
+            let zs = ns.withUnsafeBufferPointer { p in head.apply(Array(p[(r0 * H)..<((r0 + n) * H)]), rows: n) }
+            let zt = nt.withUnsafeBufferPointer { p in head.apply(Array(p[(r0 * H)..<((r0 + n) * H)]), rows: n) }
+            let r = Objectives.klDivergence(student: zs, teacher: zt, cols: V, temperature: tau)
+            let share = Float(n) / Float(rows)
+            total += r.loss * Double(n) / Double(rows)
+            var dz = r.dStudent
+            for i in dz.indices { dz[i] *= share }
+            // ∂/∂normed = ∂z · W  ([n, V] × [V, H])
+            outputWeight.data.withUnsafeBufferPointer { wp in
+                dz.withUnsafeBufferPointer { zp in
+                    dNormed.withUnsafeMutableBufferPointer { dp in
+                        BLAS.gemm(transA: false, transB: false, m: n, n: H, k: V, a: zp.baseAddress!, lda: V, b: wp.baseAddress!, ldb: H,
+                                  beta: 0, c: dp.baseAddress! + r0 * H, ldc: H)
+                    }
+                }
+            }
+            r0 += n
+        }
+        var dx = [Float](repeating: 0, count: rows * H)
+        _ = normBackward(finalNorm, x: student, rows: rows, dy: dNormed, into: &dx, accumulate: false)
+        return (total, dx)
+    }
+}

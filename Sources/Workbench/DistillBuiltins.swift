@@ -91,7 +91,7 @@ func distillBuiltins() -> [BuiltinSpec] {
                                           help: "training windows (calibration(...))"),
                                 ParamSpec("mode", .string, default: .string("local"), completer: .choices(DistillMode.allCases.map(\.rawValue))),
                                 ParamSpec("loss", .string, default: .string("mse"), completer: .choices(["kl", "mse", "cosine", "kl+mse"]),
-                                          help: "kl, mse, cosine or a weighted sum such as \"kl+0.5*mse\""),
+                                          help: "mse, kl, kl-logits, cosine or a weighted sum such as \"mse+0.1*kl\""),
                                 ParamSpec("tau", .number, default: .float(1), help: "the KL term's temperature"),
                                 ParamSpec("steps", .int, default: .int(100), help: "optimiser steps per layer"),
                                 ParamSpec("lr", .number, default: .float(2e-4)),

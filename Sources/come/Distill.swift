@@ -22,7 +22,7 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "local, sequential or global.") var mode = "local"
     @Option(name: .customLong("global-steps"), help: "After local/sequential: steps of end-to-end KL on next-token distributions.") var globalSteps = 0
     @Option(name: .customLong("global-tau"), help: "The global stage's temperature.") var globalTau = 1.0
-    @Option(help: "mse, kl, cosine, or a weighted sum such as mse+0.1*kl.") var loss = "mse"
+    @Option(help: "mse, kl, kl-logits, cosine, or a weighted sum such as mse+0.1*kl.") var loss = "mse"
     @Option(help: "KL temperature.") var tau = 1.0
     @Option(help: "all, norms, or lora:R.") var trainable = "all"
     @Option(help: "Optimiser steps per layer.") var steps = 100

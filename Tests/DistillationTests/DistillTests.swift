@@ -170,3 +170,25 @@ final class StopFlag: @unchecked Sendable {
     let (_, r2) = try Distiller.run(student: student, teacher: teacher, windows: train, options: both)
     #expect(r2.layers.last?.position == -1 && r2.layers.count >= 2)
 }
+
+@Test func logitKLGradientMatchesFiniteDifferences() throws {
+    let m = try Model.load(Fixtures.model("llama").path)
+    let H = m.hiddenSize, rows = 3
+    var rng = SplitMix64(seed: 11)
+    func noise(_ n: Int) -> [Float] { (0..<n).map { _ in Float(Int(rng.next() % 2001) - 1000) / 500 } }
+    let s = noise(rows * H), t = noise(rows * H)
+    let (_, g) = m.logitKL(student: s, teacher: t, rows: rows, temperature: 2)
+    for i in [0, 5, H + 7, 2 * H + 63] {
+        var p = s, q = s
+        let h: Float = 1e-2
+        p[i] += h; q[i] -= h
+        let fd = (m.logitKL(student: p, teacher: t, rows: rows, temperature: 2).loss - m.logitKL(student: q, teacher: t, rows: rows, temperature: 2).loss) / Double(2 * h)
+        #expect(abs(fd - Double(g[i])) < 2e-3 * max(1e-2, abs(fd)) + 1e-5, "entry \(i): \(fd) vs \(g[i])")
+    }
+    let (_, student) = try pruned()
+    let train = try teacherSamples(m, count: 4, length: 16, seed: 8)
+    var o = DistillOptions()
+    o.steps = 10; o.optimiser.lr = 3e-3; o.loss = try DistillLoss(parse: "kl-logits+0.1*mse")
+    let (_, report) = try Distiller.run(student: student, teacher: m, windows: train, options: o)
+    for l in report.layers { #expect(l.lossAfter < l.lossBefore, "layer \(l.position): \(l.lossBefore) → \(l.lossAfter)") }
+}
