@@ -152,4 +152,26 @@ enum Attention {
     }
 
     static func scratchSize(queries: Int, keys: Int) -> Int { min(queries, queryBlock) * keys }
+
+    /// Runs B sequences' attention work: serially (`B` calls of `job(b, all units)`) when
+    /// threads are 1 or the work is small, else one job per (sequence, unit) in parallel
+    /// with single-threaded BLAS inside, so the cores are not oversubscribed. A unit is a
+    /// query head (forward) or a key/value head (backward, which owns its dK/dV rows).
+    static func distribute(B: Int, units: Int, serial: Bool, scratchCount: Int,
+                           _ job: (Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let threads = Threads.count
+        if threads <= 1 || serial || B * units == 1 {
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
+            for b in 0..<B { job(b, 0..<units, scratch) }
+            return
+        }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
+        Threads.parallelFor(B * units) { j in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
+            job(j / units, (j % units)..<(j % units + 1), scratch)
+        }
+    }
 }

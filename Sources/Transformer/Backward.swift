@@ -161,7 +161,6 @@ extension Model {
         var dv = [Float](repeating: 0, count: B * T * kvDim)
         let scale = 1 / Float(hd).squareRoot()
         let scratchCount = 2 * Attention.scratchSize(queries: T, keys: T)
-        let threads = Threads.count
         t.q.withUnsafeBufferPointer { qp in t.k.withUnsafeBufferPointer { kp in t.v.withUnsafeBufferPointer { vp in
             dAttn.withUnsafeBufferPointer { dop in
                 dq.withUnsafeMutableBufferPointer { dqp in dk.withUnsafeMutableBufferPointer { dkp in dv.withUnsafeMutableBufferPointer { dvp in
@@ -184,20 +183,7 @@ extension Model {
                         case (let m?, let s?): m.withUnsafeBufferPointer { mp in s.withUnsafeBufferPointer { go(mp.baseAddress!, $0.baseAddress!) } }
                         }
                     }
-                    let jobs = B * nkv
-                    if threads <= 1 || T * T < 4096 || jobs == 1 {
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-                        defer { scratch.deallocate() }
-                        for b in 0..<B { job(b, 0..<nkv, scratch) }
-                        return
-                    }
-                    openblas_set_num_threads(1)
-                    defer { openblas_set_num_threads(Int32(threads)) }
-                    Threads.parallelFor(jobs) { j in
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-                        defer { scratch.deallocate() }
-                        job(j / nkv, (j % nkv)..<(j % nkv + 1), scratch)
-                    }
+                    Attention.distribute(B: B, units: nkv, serial: T * T < 4096, scratchCount: scratchCount, job)
                 } } }
             }
         } } }

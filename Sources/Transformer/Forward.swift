@@ -277,8 +277,6 @@ extension Model {
                       B: Int, Tq: Int, Tk: Int, nh: Int, nkv: Int, hd: Int, past: Int, keyMask: [Int32]?, segments: [Int32]? = nil,
                       window: Int?, scale: Float) {
         let qDim = nh * hd, kvDim = nkv * hd
-        let threads = Threads.count
-        let jobs = B * nh
         let scratchCount = Attention.scratchSize(queries: Tq, keys: Tk)
         func job(_ b: Int, _ heads: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) {
             let run = { (km: UnsafePointer<Int32>?) in
@@ -297,19 +295,7 @@ extension Model {
             }
             if let m = keyMask { m.withUnsafeBufferPointer { run($0.baseAddress! + b * Tk) } } else { run(nil) }
         }
-        if threads <= 1 || Tq * Tk < 4096 {
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { scratch.deallocate() }
-            for b in 0..<B { job(b, 0..<nh, scratch) }
-            return
-        }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
-        Threads.parallelFor(jobs) { j in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { scratch.deallocate() }
-            job(j / nh, (j % nh)..<(j % nh + 1), scratch)
-        }
+        Attention.distribute(B: B, units: nh, serial: Tq * Tk < 4096, scratchCount: scratchCount, job)
     }
 }
 
