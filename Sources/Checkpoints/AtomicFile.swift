@@ -8,7 +8,7 @@ import Glibc
 import Darwin
 #endif
 
-enum AtomicFile {
+public enum AtomicFile {
     /// A sibling path of `url` that no one else will pick: `.<name>.tmp-<uuid>`.
     static func temporarySibling(of url: URL, tag: String = "tmp") -> URL {
         url.deletingLastPathComponent()
@@ -40,7 +40,8 @@ enum AtomicFile {
         }
     }
 
-    static func write(_ url: URL, data: Data) throws {
+    /// `data` as the file `url`, complete or not at all.
+    public static func write(_ url: URL, data: Data) throws {
         try write(url) { try $0.write(contentsOf: data) }
     }
 

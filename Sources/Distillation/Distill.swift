@@ -165,7 +165,7 @@ public enum Distiller {
                               shouldCancel: (@Sendable () -> Bool)?) throws -> [Int: [[Float]]] {
         var states: [Int: [[Float]]] = [:]
         for w in windows {
-            var opts = ForwardOptions(hiddenStates: true, layerOutputs: true, logits: .none)
+            var opts = ForwardOptions(hiddenStates: needed.contains(0), layerOutputs: true, logits: .none)
             opts.shouldCancel = shouldCancel
             let r = try teacher.forward([w], options: opts)
             for i in needed {
@@ -202,6 +202,8 @@ public enum Distiller {
         var model = student
         let H = model.hiddenSize
         let context = try model.layerContext(batch: 1, length: T)
+        let B = min(o.microBatch, windows.count)
+        let batchContext = B == 1 ? context : try model.layerContext(batch: B, length: T)
         var reports: [LayerReport] = []
         var tokens = 0
         var firstLayer = 0, firstStep = 0
@@ -219,7 +221,7 @@ public enum Distiller {
         var streamPosition = 0
         if o.mode == .sequential, firstLayer > 0 || firstStep > 0, firstLayer < pairs.count {
             streamPosition = pairs[firstLayer].position
-            studentStream = try streamEntering(streamPosition, model: model, from: states[0]!, context: context)
+            studentStream = try advance(states[0]!, model: model, from: 0, to: streamPosition, context: context)
         }
         for (li, pair) in pairs.enumerated() where li >= firstLayer && o.mode != .global {
             if let c = shouldCancel, c() { throw ForwardCancelled() }
@@ -261,32 +263,19 @@ public enum Distiller {
             let tStep = Date()
             for step in stepStart..<o.steps {
                 if let c = shouldCancel, c() { throw ForwardCancelled() }
-                var accum: [[Float]]? = nil
+                var sum = GradientSum()
                 var stepLoss = 0.0
                 for _ in 0..<o.accumulate {
-                    var batch: [Int] = []
-                    for _ in 0..<min(o.microBatch, windows.count) {
-                        if order.isEmpty { order = shuffled(windows.count, &rng) }
-                        batch.append(order.removeLast())
-                    }
-                    let B = batch.count
-                    let ctxB = B == 1 ? context : try model.layerContext(batch: B, length: T)
+                    let batch = nextBatch(B, of: windows.count, order: &order, rng: &rng)
                     let x = batch.flatMap { inputs[$0] }, y = batch.flatMap { targets[$0] }
-                    let (out, tape) = model.layerForwardSaving(layer, x: x, context: ctxB)
+                    let (out, tape) = model.layerForwardSaving(layer, x: x, context: batchContext)
                     let (l, g) = o.loss.evaluate(student: out, teacher: y, cols: H, model: model)
-                    let (_, grads) = model.layerBackward(layer, tape: tape, dOutput: g, context: ctxB)
-                    let gb = set.gradients(from: grads)
-                    if accum == nil { accum = gb } else {
-                        for k in gb.indices { for i in gb[k].indices { accum![k][i] += gb[k][i] } }
-                    }
+                    let (_, grads) = model.layerBackward(layer, tape: tape, dOutput: g, context: batchContext)
+                    sum.add(set.gradients(from: grads))
                     stepLoss += l
                     tokensThisLayer += B * T
                 }
-                if o.accumulate > 1 {
-                    let s = 1 / Float(o.accumulate)
-                    for k in accum!.indices { for i in accum![k].indices { accum![k][i] *= s } }
-                }
-                let (lr, _) = opt.update(&set.buffers, grads: accum!)
+                let (lr, _) = opt.update(&set.buffers, grads: sum.mean())
                 set.apply(to: &layer)
                 curve.append(stepLoss / Double(o.accumulate))
                 let rate = Double(tokensThisLayer) / max(Date().timeIntervalSince(tStep), 1e-9)
@@ -353,35 +342,25 @@ public enum Distiller {
         let before = try globalKL(model, teacher: teacher, windows: windows, tau: o.globalTemperature)
         for step in 0..<steps {
             if let c = shouldCancel, c() { throw ForwardCancelled() }
-            var accum: [[Float]]? = nil
+            var sum = GradientSum()
             var stepLoss = 0.0
             for _ in 0..<o.accumulate {
-                var batch: [[Int]] = []
-                for _ in 0..<min(o.microBatch, windows.count) {
-                    if order.isEmpty { order = shuffled(windows.count, &rng) }
-                    batch.append(windows[order.removeLast()])
-                }
+                let batch = nextBatch(min(o.microBatch, windows.count), of: windows.count, order: &order, rng: &rng).map { windows[$0] }
                 let teacherLogits = try teacher.forward(batch, options: ForwardOptions(logits: .all)).logits!.data
                 let rows = batch.count * T
-                let (l, g) = try model.backward(batch) { r0, n, z in
-                    let student = Array(UnsafeBufferPointer(start: z, count: n * V))
-                    let r = Objectives.klDivergence(student: student, teacher: Array(teacherLogits[(r0 * V)..<((r0 + n) * V)]),
-                                                    cols: V, temperature: tau)
-                    let share = Float(n) / Float(rows)
-                    for i in 0..<(n * V) { z[i] = r.dStudent[i] * share }
-                    return r.loss * Double(n) / Double(rows)
+                let (l, g) = try teacherLogits.withUnsafeBufferPointer { tp in
+                    try model.backward(batch) { r0, n, z in
+                        // The mean over all rows: gradient 1/rows, written over the student's logits.
+                        Objectives.klDivergence(student: z, teacher: tp.baseAddress! + r0 * V, rows: n, cols: V, temperature: tau,
+                                                gradScale: 1 / Double(rows), grad: z) / Double(rows)
+                    }
                 }
-                let gb = zip(positions, sets).flatMap { pos, set in set.gradients(from: g.layers[pos]) }
-                if accum == nil { accum = gb } else { for k in gb.indices { for i in gb[k].indices { accum![k][i] += gb[k][i] } } }
+                sum.add(zip(positions, sets).flatMap { pos, set in set.gradients(from: g.layers[pos]) })
                 stepLoss += l
                 tokens += rows
             }
-            if o.accumulate > 1 {
-                let s = 1 / Float(o.accumulate)
-                for k in accum!.indices { for i in accum![k].indices { accum![k][i] *= s } }
-            }
             var flat = sets.flatMap(\.buffers)
-            let (lr, _) = opt.update(&flat, grads: accum!)
+            let (lr, _) = opt.update(&flat, grads: sum.mean())
             var k = 0
             for j in sets.indices {
                 for b in sets[j].buffers.indices { sets[j].buffers[b] = flat[k]; k += 1 }
@@ -419,8 +398,12 @@ public enum Distiller {
         }
     }
 
-    static func streamEntering(_ position: Int, model: Model, from embeddings: [[Float]], context: LayerContext) throws -> [[Float]] {
-        try advance(embeddings, model: model, from: 0, to: position, context: context)
+    /// The next `count` window indices of a seeded shuffle of 0..<n, reshuffled when it runs out.
+    static func nextBatch(_ count: Int, of n: Int, order: inout [Int], rng: inout SplitMix64) -> [Int] {
+        (0..<count).map { _ in
+            if order.isEmpty { order = shuffled(n, &rng) }
+            return order.removeLast()
+        }
     }
 
     static func shuffled(_ n: Int, _ rng: inout SplitMix64) -> [Int] {
@@ -436,5 +419,25 @@ public enum Distiller {
 
     static func describe(_ o: DistillOptions) -> String {
         "mode=\(o.mode.rawValue) global_steps=\(o.globalSteps) global_tau=\(o.globalTemperature) loss=\(o.loss) tau=\(o.loss.temperature) trainable=\(o.trainable) steps=\(o.steps) micro_batch=\(o.microBatch) accumulate=\(o.accumulate) lr=\(o.optimiser.lr) warmup=\(o.optimiser.warmupSteps) weight_decay=\(o.optimiser.weightDecay) clip=\(o.optimiser.clipNorm) seed=\(o.seed)"
+    }
+}
+
+/// Micro-batch gradients summed buffer by buffer; `mean()` divides by their count.
+struct GradientSum {
+    private var sum: [[Float]] = []
+    private var count = 0
+
+    mutating func add(_ g: [[Float]]) {
+        count += 1
+        if sum.isEmpty { sum = g; return }
+        for k in sum.indices {
+            sum[k].withUnsafeMutableBufferPointer { s in g[k].withUnsafeBufferPointer { x in for i in s.indices { s[i] += x[i] } } }
+        }
+    }
+
+    func mean() -> [[Float]] {
+        guard count > 1 else { return sum }
+        let f = 1 / Float(count)
+        return sum.map { $0.map { $0 * f } }
     }
 }

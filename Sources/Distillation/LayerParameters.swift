@@ -31,53 +31,44 @@ public enum Trainable: Sendable, Equatable, CustomStringConvertible {
 
 /// Reads and writes a layer's parameters by name.
 public enum LayerParameters {
+    /// Visits every parameter of the layer in HF order: its name, whether it is a norm
+    /// weight or a bias, and the tensor itself.
+    static func visit(_ l: inout DecoderLayer, _ body: (String, Bool, inout Tensor) -> Void) {
+        func norm(_ n: inout Norm, _ name: String) {
+            body(name + ".weight", true, &n.weight)
+            if n.bias != nil { body(name + ".bias", true, &n.bias!) }
+        }
+        func linear(_ x: inout Linear, _ name: String) {
+            body(name + ".weight", false, &x.weight)
+            if x.bias != nil { body(name + ".bias", true, &x.bias!) }
+        }
+        norm(&l.attentionNorm, "input_layernorm")
+        linear(&l.q, "self_attn.q_proj"); linear(&l.k, "self_attn.k_proj"); linear(&l.v, "self_attn.v_proj"); linear(&l.o, "self_attn.o_proj")
+        if l.qNorm != nil { norm(&l.qNorm!, "self_attn.q_norm") }
+        if l.kNorm != nil { norm(&l.kNorm!, "self_attn.k_norm") }
+        norm(&l.mlpNorm, "post_attention_layernorm")
+        if l.gate != nil { linear(&l.gate!, "mlp.gate_proj") }
+        linear(&l.up, "mlp.up_proj"); linear(&l.down, "mlp.down_proj")
+    }
+
     /// (name, is a norm weight or a bias, shape, values) for every parameter of the layer.
     public static func list(_ l: DecoderLayer) -> [(name: String, normOrBias: Bool, shape: [Int], data: [Float])] {
-        var out: [(String, Bool, [Int], [Float])] = []
-        func norm(_ n: Norm, _ name: String) {
-            out.append((name + ".weight", true, n.weight.shape, n.weight.data))
-            if let b = n.bias { out.append((name + ".bias", true, b.shape, b.data)) }
-        }
-        func linear(_ x: Linear, _ name: String) {
-            out.append((name + ".weight", false, x.weight.shape, x.weight.data))
-            if let b = x.bias { out.append((name + ".bias", true, b.shape, b.data)) }
-        }
-        norm(l.attentionNorm, "input_layernorm")
-        linear(l.q, "self_attn.q_proj"); linear(l.k, "self_attn.k_proj"); linear(l.v, "self_attn.v_proj"); linear(l.o, "self_attn.o_proj")
-        if let n = l.qNorm { norm(n, "self_attn.q_norm") }
-        if let n = l.kNorm { norm(n, "self_attn.k_norm") }
-        norm(l.mlpNorm, "post_attention_layernorm")
-        if let g = l.gate { linear(g, "mlp.gate_proj") }
-        linear(l.up, "mlp.up_proj"); linear(l.down, "mlp.down_proj")
+        var out: [(name: String, normOrBias: Bool, shape: [Int], data: [Float])] = []
+        var copy = l
+        visit(&copy) { name, nb, t in out.append((name, nb, t.shape, t.data)) }
         return out
     }
 
     /// Sets the named parameter's values (same count).
     public static func set(_ l: inout DecoderLayer, _ name: String, _ v: [Float]) {
-        func put(_ t: inout Tensor) { precondition(t.data.count == v.count, "\(name): size"); t.data = v }
-        switch name {
-        case "input_layernorm.weight": put(&l.attentionNorm.weight)
-        case "input_layernorm.bias": put(&l.attentionNorm.bias!)
-        case "post_attention_layernorm.weight": put(&l.mlpNorm.weight)
-        case "post_attention_layernorm.bias": put(&l.mlpNorm.bias!)
-        case "self_attn.q_proj.weight": put(&l.q.weight)
-        case "self_attn.q_proj.bias": put(&l.q.bias!)
-        case "self_attn.k_proj.weight": put(&l.k.weight)
-        case "self_attn.k_proj.bias": put(&l.k.bias!)
-        case "self_attn.v_proj.weight": put(&l.v.weight)
-        case "self_attn.v_proj.bias": put(&l.v.bias!)
-        case "self_attn.o_proj.weight": put(&l.o.weight)
-        case "self_attn.o_proj.bias": put(&l.o.bias!)
-        case "self_attn.q_norm.weight": put(&l.qNorm!.weight)
-        case "self_attn.k_norm.weight": put(&l.kNorm!.weight)
-        case "mlp.gate_proj.weight": put(&l.gate!.weight)
-        case "mlp.gate_proj.bias": put(&l.gate!.bias!)
-        case "mlp.up_proj.weight": put(&l.up.weight)
-        case "mlp.up_proj.bias": put(&l.up.bias!)
-        case "mlp.down_proj.weight": put(&l.down.weight)
-        case "mlp.down_proj.bias": put(&l.down.bias!)
-        default: preconditionFailure("unknown layer parameter \(name)")
+        var found = false
+        visit(&l) { n, _, t in
+            guard n == name else { return }
+            precondition(t.data.count == v.count, "\(name): size")
+            t.data = v
+            found = true
         }
+        precondition(found, "unknown layer parameter \(name)")
     }
 
     public static func get(_ l: DecoderLayer, _ name: String) -> [Float] {
@@ -94,11 +85,9 @@ struct TrainableSet {
     /// LoRA: for each adapted weight, its frozen W₀ [out, in] and the A [r, in], B [out, r] indices.
     var adapters: [(name: String, out: Int, inF: Int, w0: [Float], a: Int, b: Int)] = []
     var buffers: [[Float]] = []
-    let scale: Float
 
     init(_ layer: DecoderLayer, _ choice: Trainable, seed: UInt64) {
         self.choice = choice
-        scale = 1
         let params = LayerParameters.list(layer)
         switch choice {
         case .all:
@@ -134,7 +123,7 @@ struct TrainableSet {
             buffers[ad.b].withUnsafeBufferPointer { bp in
                 buffers[ad.a].withUnsafeBufferPointer { ap in
                     w.withUnsafeMutableBufferPointer { wp in
-                        BLAS.gemm(transA: false, transB: false, m: ad.out, n: ad.inF, k: r, alpha: scale,
+                        BLAS.gemm(transA: false, transB: false, m: ad.out, n: ad.inF, k: r,
                                   a: bp.baseAddress!, lda: r, b: ap.baseAddress!, ldb: ad.inF, beta: 1, c: wp.baseAddress!, ldc: ad.inF)
                     }
                 }
@@ -147,21 +136,22 @@ struct TrainableSet {
     /// (LoRA: ∂B = ∂W·Aᵀ, ∂A = Bᵀ·∂W).
     func gradients(from g: DecoderLayer) -> [[Float]] {
         var out = [[Float]](repeating: [], count: buffers.count)
-        for (k, name) in direct.enumerated() { out[k] = LayerParameters.get(g, name) }
+        let byName = Dictionary(uniqueKeysWithValues: LayerParameters.list(g).map { ($0.name, $0.data) })
+        for (k, name) in direct.enumerated() { out[k] = byName[name]! }
         let r = rank
         for ad in adapters {
-            let dW = LayerParameters.get(g, ad.name)
+            let dW = byName[ad.name]!
             var dA = [Float](repeating: 0, count: r * ad.inF), dB = [Float](repeating: 0, count: ad.out * r)
             dW.withUnsafeBufferPointer { dw in
                 buffers[ad.a].withUnsafeBufferPointer { ap in
                     dB.withUnsafeMutableBufferPointer { db in
-                        BLAS.gemm(transA: false, transB: true, m: ad.out, n: r, k: ad.inF, alpha: scale,
+                        BLAS.gemm(transA: false, transB: true, m: ad.out, n: r, k: ad.inF,
                                   a: dw.baseAddress!, lda: ad.inF, b: ap.baseAddress!, ldb: ad.inF, beta: 0, c: db.baseAddress!, ldc: r)
                     }
                 }
                 buffers[ad.b].withUnsafeBufferPointer { bp in
                     dA.withUnsafeMutableBufferPointer { da in
-                        BLAS.gemm(transA: true, transB: false, m: r, n: ad.inF, k: ad.out, alpha: scale,
+                        BLAS.gemm(transA: true, transB: false, m: r, n: ad.inF, k: ad.out,
                                   a: bp.baseAddress!, lda: r, b: dw.baseAddress!, ldb: ad.inF, beta: 0, c: da.baseAddress!, ldc: ad.inF)
                     }
                 }

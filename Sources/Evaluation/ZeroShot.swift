@@ -203,6 +203,16 @@ public enum ZeroShot {
         return min(count, Int(l))
     }
 
+    /// A task from its files: the first `limit` documents (lm-eval's --limit), evaluated.
+    public static func run(_ model: Model, task: ZeroShotTask, limit: Double?, batch: Int = 8, addSpecialTokens: Bool = false,
+                           dataDir: URL? = nil, progress: ((Int, Int) -> Void)? = nil,
+                           shouldCancel: (@Sendable () -> Bool)? = nil) throws -> ZeroShotTaskResult {
+        let all = try task.documents(dataDir: dataDir)
+        let docs = Array(all.prefix(limited(all.count, limit: limit)))
+        return try evaluate(model, task: task, documents: docs, available: all.count, batch: batch, addSpecialTokens: addSpecialTokens,
+                            progress: progress, shouldCancel: shouldCancel)
+    }
+
     /// One task: builds its requests, scores them, and aggregates acc / acc_norm.
     public static func evaluate(_ model: Model, task: ZeroShotTask, documents: [ZeroShotDoc], available: Int? = nil,
                                 batch: Int = 8, addSpecialTokens: Bool = false,

@@ -59,18 +59,7 @@ public enum KernelGrads {
     /// applied in place to ∂L/∂out (same layout and tables as Kernels.rope).
     public static func rope(_ dy: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, stride: Int,
                             cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
-        let half = headDim / 2
-        for t in 0..<tokens {
-            let c = cos + t * half, s = sin + t * half
-            for h in 0..<heads {
-                let v = dy + t * stride + h * headDim
-                for i in 0..<half {
-                    let a = v[i], b = v[i + half]
-                    v[i] = a * c[i] + b * s[i]
-                    v[i + half] = b * c[i] - a * s[i]
-                }
-            }
-        }
+        Kernels.rope(dy, tokens: tokens, heads: heads, headDim: headDim, stride: stride, cos: cos, sin: sin, inverse: true)
     }
 
     /// Softmax rows: given p = softmax(x) and dp, writes dx = p ⊙ (dp − Σ dp ⊙ p) into `dp`.

@@ -41,17 +41,19 @@ public enum Kernels {
     /// layout: dims i and i + headDim/2 form a pair. `cos`/`sin` hold headDim/2 values per
     /// token (freqs = pos · inv_freq; the duplicated half of HF's emb is implied).
     /// x: [tokens, heads, headDim] with row stride `stride` between tokens.
+    /// `inverse` rotates by −θ instead (RoPE's backward, KernelGrads.rope).
     public static func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, stride: Int,
-                            cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+                            cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool = false) {
         let half = headDim / 2
+        let sign: Float = inverse ? -1 : 1
         for t in 0..<tokens {
             let c = cos + t * half, s = sin + t * half
             for h in 0..<heads {
                 let v = x + t * stride + h * headDim
                 for i in 0..<half {
-                    let a = v[i], b = v[i + half]
-                    v[i] = a * c[i] - b * s[i]
-                    v[i + half] = b * c[i] + a * s[i]
+                    let a = v[i], b = v[i + half], si = sign * s[i]
+                    v[i] = a * c[i] - b * si
+                    v[i + half] = b * c[i] + a * si
                 }
             }
         }

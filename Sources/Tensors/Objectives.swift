@@ -35,26 +35,42 @@ public enum Objectives {
         precondition(student.count == teacher.count && student.count % cols == 0)
         let rows = student.count / cols
         var grad = [Float](repeating: 0, count: student.count)
-        var total: Double = 0
-        let t = Double(tau)
-        for r in 0..<rows {
-            let base = r * cols
-            func logSoftmax(_ x: [Float]) -> [Double] {
-                var m = -Double.infinity
-                for j in 0..<cols { m = max(m, Double(x[base + j]) / t) }
-                var s: Double = 0
-                for j in 0..<cols { s += exp(Double(x[base + j]) / t - m) }
-                let lse = m + log(s)
-                return (0..<cols).map { Double(x[base + $0]) / t - lse }
-            }
-            let lp = logSoftmax(teacher), lq = logSoftmax(student)
-            for j in 0..<cols {
-                let p = exp(lp[j]), q = exp(lq[j])
-                if p > 0 { total += p * (lp[j] - lq[j]) }
-                grad[base + j] = Float((q - p) / (t * Double(rows)))
+        let total = student.withUnsafeBufferPointer { sp in
+            teacher.withUnsafeBufferPointer { tp in
+                grad.withUnsafeMutableBufferPointer { gp in
+                    klDivergence(student: sp.baseAddress!, teacher: tp.baseAddress!, rows: rows, cols: cols, temperature: tau,
+                                 gradScale: 1 / Double(rows), grad: gp.baseAddress!)
+                }
             }
         }
         return (total / Double(rows), grad)
+    }
+
+    /// The same over raw rows, without copies: returns the *sum* over rows of the KL and
+    /// writes gradScale · (softmax(student/τ) − softmax(teacher/τ)) / τ into `grad`, which may
+    /// be `student` itself (each entry is read before it is written).
+    public static func klDivergence(student s: UnsafePointer<Float>, teacher t: UnsafePointer<Float>, rows: Int, cols: Int,
+                                    temperature tau: Float, gradScale: Double, grad: UnsafeMutablePointer<Float>) -> Double {
+        let it = 1 / Double(tau)
+        func logSumExp(_ x: UnsafePointer<Float>) -> Double {
+            var m = -Double.infinity
+            for j in 0..<cols { m = max(m, Double(x[j]) * it) }
+            var z: Double = 0
+            for j in 0..<cols { z += exp(Double(x[j]) * it - m) }
+            return m + log(z)
+        }
+        var total: Double = 0
+        for r in 0..<rows {
+            let sr = s + r * cols, tr = t + r * cols, gr = grad + r * cols
+            let ls = logSumExp(sr), lt = logSumExp(tr)
+            for j in 0..<cols {
+                let lp = Double(tr[j]) * it - lt, lq = Double(sr[j]) * it - ls
+                let p = exp(lp), q = exp(lq)
+                if p > 0 { total += p * (lp - lq) }
+                gr[j] = Float((q - p) * it * gradScale)
+            }
+        }
+        return total
     }
 
     /// Mean of (a − b)² over all entries; ∂/∂a = 2(a − b)/n.

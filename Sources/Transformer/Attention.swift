@@ -27,22 +27,13 @@ enum Attention {
         while i0 < Tq {
             let i1 = min(Tq, i0 + queryBlock)
             let m = i1 - i0
-            // Keys any query of this block may see: [kLo, kHi).
-            let kHi = min(Tk, queryOffset + i1)
-            var kLo = 0
-            if let w = window { kLo = max(0, queryOffset + i0 - w + 1) }
+            let (kLo, kHi) = keyRange(queries: i0..<i1, keys: Tk, queryOffset: queryOffset, window: window)
             let n = kHi - kLo
             for h in headRange {
                 let g = h / group
-                // S[m, n] = scale · q_h[i0..<i1] · k_g[kLo..<kHi]ᵀ
-                BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, alpha: scale,
-                          a: q + i0 * qStride + h * hd, lda: qStride,
-                          b: k + kLo * kvStride + g * hd, ldb: kvStride,
-                          beta: 0, c: scratch, ldc: n)
-                for r in 0..<m {
-                    maskedSoftmaxRow(scratch + r * n, query: queryOffset + i0 + r, kLo: kLo, kHi: kHi, window: window,
-                                     keyMask: keyMask, segments: segments)
-                }
+                probabilities(scratch, q: q + i0 * qStride + h * hd, qStride: qStride, k: k + kLo * kvStride + g * hd,
+                              kvStride: kvStride, rows: m, firstQuery: queryOffset + i0, kLo: kLo, kHi: kHi, headDim: hd,
+                              scale: scale, window: window, keyMask: keyMask, segments: segments)
                 // out_h[i0..<i1] = P · v_g[kLo..<kHi]
                 BLAS.gemm(transA: false, transB: false, m: m, n: hd, k: n, alpha: 1,
                           a: scratch, lda: n, b: v + kLo * kvStride + g * hd, ldb: kvStride,
@@ -73,21 +64,15 @@ enum Attention {
         while i0 < Tq {
             let i1 = min(Tq, i0 + queryBlock)
             let m = i1 - i0
-            let kHi = min(Tk, queryOffset + i1)
-            var kLo = 0
-            if let w = window { kLo = max(0, queryOffset + i0 - w + 1) }
+            let (kLo, kHi) = keyRange(queries: i0..<i1, keys: Tk, queryOffset: queryOffset, window: window)
             let n = kHi - kLo
             for g in kvHeadRange {
                 let kg = k + kLo * kvStride + g * hd, vg = v + kLo * kvStride + g * hd
                 let dkg = dk + kLo * kvStride + g * hd, dvg = dv + kLo * kvStride + g * hd
                 for h in (g * group)..<((g + 1) * group) {
                     let qh = q + i0 * qStride + h * hd, doh = dOut + i0 * oStride + h * hd
-                    BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, alpha: scale, a: qh, lda: qStride,
-                              b: kg, ldb: kvStride, beta: 0, c: p, ldc: n)
-                    for r in 0..<m {
-                        maskedSoftmaxRow(p + r * n, query: queryOffset + i0 + r, kLo: kLo, kHi: kHi, window: window,
-                                         keyMask: keyMask, segments: segments)
-                    }
+                    probabilities(p, q: qh, qStride: qStride, k: kg, kvStride: kvStride, rows: m, firstQuery: queryOffset + i0,
+                                  kLo: kLo, kHi: kHi, headDim: hd, scale: scale, window: window, keyMask: keyMask, segments: segments)
                     BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, a: doh, lda: oStride,
                               b: vg, ldb: kvStride, beta: 0, c: dp, ldc: n)
                     BLAS.gemm(transA: true, transB: false, m: n, n: hd, k: m, a: p, lda: n,
@@ -103,6 +88,28 @@ enum Attention {
         }
     }
 
+    /// P[m, kHi − kLo] = masked softmax(scale · q[0..<m] · k[kLo..<kHi]ᵀ) for one head: `k`
+    /// points at key kLo, `firstQuery` is the key index of query row 0.
+    @inline(__always)
+    static func probabilities(_ p: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>,
+                              kvStride: Int, rows m: Int, firstQuery: Int, kLo: Int, kHi: Int, headDim hd: Int, scale: Float,
+                              window: Int?, keyMask: UnsafePointer<Int32>?, segments: UnsafePointer<Int32>?) {
+        let n = kHi - kLo
+        BLAS.gemm(transA: false, transB: true, m: m, n: n, k: hd, alpha: scale, a: q, lda: qStride, b: k, ldb: kvStride,
+                  beta: 0, c: p, ldc: n)
+        for r in 0..<m {
+            maskedSoftmaxRow(p + r * n, query: firstQuery + r, kLo: kLo, kHi: kHi, window: window, keyMask: keyMask, segments: segments)
+        }
+    }
+
+    /// Keys any query of the block may see: [kLo, kHi) (causal, and the sliding window).
+    @inline(__always)
+    static func keyRange(queries: Range<Int>, keys Tk: Int, queryOffset: Int, window: Int?) -> (Int, Int) {
+        let kHi = min(Tk, queryOffset + queries.upperBound)
+        let kLo = window.map { max(0, queryOffset + queries.lowerBound - $0 + 1) } ?? 0
+        return (kLo, kHi)
+    }
+
     /// One row of masked softmax in place: `row` holds the scores of keys kLo..<kHi for the
     /// query at key index `qa`; keys it may not see (later, outside the window, padded, of
     /// another segment) become 0, and so does the whole row when it sees no key at all.
@@ -111,40 +118,27 @@ enum Attention {
                                  keyMask: UnsafePointer<Int32>?, segments: UnsafePointer<Int32>?) {
         let lo = window.map { max(kLo, qa - $0 + 1) } ?? kLo
         let hi = min(kHi, qa + 1)
-        var mx = -Float.infinity
-        if let sg = segments {
-            let own = sg[qa]
-            let ok = { (j: Int) -> Bool in (keyMask == nil || keyMask![j] != 0) && (sg[j] == 0 || sg[j] == own) }
-            for j in lo..<hi where ok(j) { mx = max(mx, row[j - kLo]) }
-            for j in kLo..<lo { row[j - kLo] = 0 }
-            for j in hi..<kHi { row[j - kLo] = 0 }
-            if mx == -Float.infinity { for j in lo..<hi { row[j - kLo] = 0 }; return }
-            var s: Float = 0
-            for j in lo..<hi {
-                if ok(j) { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
-            }
-            let inv = 1 / s
-            for j in lo..<hi { row[j - kLo] *= inv }
-            return
-        }
-        if let km = keyMask {
-            for j in lo..<hi where km[j] != 0 { mx = max(mx, row[j - kLo]) }
-        } else {
-            for j in lo..<hi { mx = max(mx, row[j - kLo]) }
-        }
         for j in kLo..<lo { row[j - kLo] = 0 }
         for j in hi..<kHi { row[j - kLo] = 0 }
-        if mx == -Float.infinity {
-            // No visible key (a padded query): output zeros, as the values there are meaningless.
-            for j in lo..<hi { row[j - kLo] = 0 }
-            return
-        }
+        var mx = -Float.infinity
         var s: Float = 0
-        if let km = keyMask {
+        if keyMask != nil || segments != nil {
+            // Padding and segments: a key is visible when unpadded and of segment 0 or the query's own.
+            let own = segments?[qa] ?? 0
+            @inline(__always) func visible(_ j: Int) -> Bool {
+                (keyMask.map { $0[j] != 0 } ?? true) && (segments.map { $0[j] == 0 || $0[j] == own } ?? true)
+            }
+            for j in lo..<hi where visible(j) { mx = max(mx, row[j - kLo]) }
+            if mx == -Float.infinity {
+                // No visible key (a padded query): output zeros, as the values there are meaningless.
+                for j in lo..<hi { row[j - kLo] = 0 }
+                return
+            }
             for j in lo..<hi {
-                if km[j] != 0 { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
+                if visible(j) { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e } else { row[j - kLo] = 0 }
             }
         } else {
+            for j in lo..<hi { mx = max(mx, row[j - kLo]) }
             for j in lo..<hi { let e = expf(row[j - kLo] - mx); row[j - kLo] = e; s += e }
         }
         let inv = 1 / s
@@ -152,6 +146,15 @@ enum Attention {
     }
 
     static func scratchSize(queries: Int, keys: Int) -> Int { min(queries, queryBlock) * keys }
+
+    /// The key mask and segment ids of a pass as pointers (nil where absent).
+    static func withPointers(_ keyMask: [Int32]?, _ segments: [Int32]?,
+                             _ body: (UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> Void) {
+        func withOne(_ a: [Int32]?, _ f: (UnsafePointer<Int32>?) -> Void) {
+            if let a { a.withUnsafeBufferPointer { f($0.baseAddress!) } } else { f(nil) }
+        }
+        withOne(keyMask) { km in withOne(segments) { sg in body(km, sg) } }
+    }
 
     /// Runs B sequences' attention work: serially (`B` calls of `job(b, all units)`) when
     /// threads are 1 or the work is small, else one job per (sequence, unit) in parallel

@@ -43,9 +43,7 @@ extension Model {
     public func layerContext(batch B: Int, length T: Int, positionIds: [[Int]]? = nil, mask: [[Int]]? = nil,
                              segments: [[Int]]? = nil) throws -> LayerContext {
         let positions = try self.positionIds(B: B, T: T, options: ForwardOptions(attentionMask: mask, positionIds: positionIds), past: 0)
-        var ctx = makeContext(B: B, T: T, positions: positions, mask: mask, past: 0)
-        ctx.segments = segments.map { $0.flatMap { $0.map { Int32($0) } } }
-        return LayerContext(pass: ctx)
+        return LayerContext(pass: makeContext(B: B, T: T, positions: positions, mask: mask, segments: segments, past: 0))
     }
 
     /// One decoder layer on x [B·T, H], returning its output and the tape its backward needs.
@@ -167,20 +165,13 @@ extension Model {
                     let q = qp.baseAddress!, k = kp.baseAddress!, v = vp.baseAddress!, dO = dop.baseAddress!
                     let dQ = dqp.baseAddress!, dK = dkp.baseAddress!, dV = dvp.baseAddress!
                     func job(_ b: Int, _ groups: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) {
-                        let km = ctx.keyMask, sg = ctx.segments
-                        func go(_ kmp: UnsafePointer<Int32>?, _ sgp: UnsafePointer<Int32>?) {
+                        Attention.withPointers(ctx.keyMask, ctx.segments) { kmp, sgp in
                             Attention.backward(q: q + b * T * qDim, qStride: qDim, k: k + b * T * kvDim, v: v + b * T * kvDim, kvStride: kvDim,
                                                dOut: dO + b * T * qDim, oStride: qDim, dq: dQ + b * T * qDim,
                                                dk: dK + b * T * kvDim, dv: dV + b * T * kvDim, queries: T, keys: T,
                                                heads: nh, kvHeads: nkv, headDim: hd, queryOffset: 0,
                                                keyMask: kmp.map { $0 + b * T }, segments: sgp.map { $0 + b * T },
                                                window: layer.slidingWindow, scale: scale, kvHeadRange: groups, scratch: scratch)
-                        }
-                        switch (km, sg) {
-                        case (nil, nil): go(nil, nil)
-                        case (let m?, nil): m.withUnsafeBufferPointer { go($0.baseAddress!, nil) }
-                        case (nil, let s?): s.withUnsafeBufferPointer { go(nil, $0.baseAddress!) }
-                        case (let m?, let s?): m.withUnsafeBufferPointer { mp in s.withUnsafeBufferPointer { go(mp.baseAddress!, $0.baseAddress!) } }
                         }
                     }
                     Attention.distribute(B: B, units: nkv, serial: T * T < 4096, scratchCount: scratchCount, job)
@@ -455,26 +446,28 @@ extension Model {
         let ns = finalNorm.apply(student, rows: rows), nt = finalNorm.apply(teacher, rows: rows)
         let head = Linear(weight: outputWeight)
         var dNormed = [Float](repeating: 0, count: rows * H)
+        let chunk = min(256, rows)
+        var zs = [Float](repeating: 0, count: chunk * V), zt = zs
         var total = 0.0
         var r0 = 0
         while r0 < rows {
-            let n = min(256, rows - r0)
-            let zs = ns.withUnsafeBufferPointer { p in head.apply(Array(p[(r0 * H)..<((r0 + n) * H)]), rows: n) }
-            let zt = nt.withUnsafeBufferPointer { p in head.apply(Array(p[(r0 * H)..<((r0 + n) * H)]), rows: n) }
-            let r = Objectives.klDivergence(student: zs, teacher: zt, cols: V, temperature: tau)
-            let share = Float(n) / Float(rows)
-            total += r.loss * Double(n) / Double(rows)
-            var dz = r.dStudent
-            for i in dz.indices { dz[i] *= share }
-            // ∂/∂normed = ∂z · W  ([n, V] × [V, H])
-            outputWeight.data.withUnsafeBufferPointer { wp in
-                dz.withUnsafeBufferPointer { zp in
-                    dNormed.withUnsafeMutableBufferPointer { dp in
-                        BLAS.gemm(transA: false, transB: false, m: n, n: H, k: V, a: zp.baseAddress!, lda: V, b: wp.baseAddress!, ldb: H,
-                                  beta: 0, c: dp.baseAddress! + r0 * H, ldc: H)
+            let n = min(chunk, rows - r0)
+            ns.withUnsafeBufferPointer { sp in nt.withUnsafeBufferPointer { tp in
+                zs.withUnsafeMutableBufferPointer { zsp in zt.withUnsafeMutableBufferPointer { ztp in
+                    head.apply(sp.baseAddress! + r0 * H, rows: n, into: zsp.baseAddress!)
+                    head.apply(tp.baseAddress! + r0 * H, rows: n, into: ztp.baseAddress!)
+                    // ∂/∂logits over all rows, in place of the student's logits.
+                    total += Objectives.klDivergence(student: zsp.baseAddress!, teacher: ztp.baseAddress!, rows: n, cols: V,
+                                                     temperature: tau, gradScale: 1 / Double(rows), grad: zsp.baseAddress!) / Double(rows)
+                    // ∂/∂normed = ∂z · W  ([n, V] × [V, H])
+                    outputWeight.data.withUnsafeBufferPointer { wp in
+                        dNormed.withUnsafeMutableBufferPointer { dp in
+                            BLAS.gemm(transA: false, transB: false, m: n, n: H, k: V, a: zsp.baseAddress!, lda: V, b: wp.baseAddress!, ldb: H,
+                                      beta: 0, c: dp.baseAddress! + r0 * H, ldc: H)
+                        }
                     }
-                }
-            }
+                } }
+            } }
             r0 += n
         }
         var dx = [Float](repeating: 0, count: rows * H)

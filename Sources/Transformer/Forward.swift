@@ -67,7 +67,7 @@ struct PassContext {
     /// [B·Tk] key flags, or nil
     let keyMask: [Int32]?
     /// [B·T] segment ids (ForwardOptions.segments), or nil
-    var segments: [Int32]? = nil
+    let segments: [Int32]?
     /// Keys already in the cache (0 without one).
     let past: Int
 }
@@ -85,11 +85,10 @@ extension Model {
         let positions = try positionIds(B: B, T: T, options: options, past: 0)
         let H = hiddenSize
         var x = embed(ids, positions: positions)
-        var ctx = makeContext(B: B, T: T, positions: positions, mask: options.attentionMask, past: 0)
-        if let sg = options.segments {
-            guard sg.count == B, sg.allSatisfy({ $0.count == T }) else { throw ModelError("forward: segments shape differs from the input's [\(B), \(T)]") }
-            ctx.segments = sg.flatMap { $0.map { Int32($0) } }
+        if let sg = options.segments, sg.count != B || sg.contains(where: { $0.count != T }) {
+            throw ModelError("forward: segments shape differs from the input's [\(B), \(T)]")
         }
+        let ctx = makeContext(B: B, T: T, positions: positions, mask: options.attentionMask, segments: options.segments, past: 0)
         var hidden: [Tensor]? = options.hiddenStates ? [Tensor(shape: [B, T, H], data: x)] : nil
         var outs: [Tensor]? = options.layerOutputs ? [] : nil
         var downs: [Tensor]? = options.downProjInputs ? [] : nil
@@ -165,13 +164,14 @@ extension Model {
         return x
     }
 
-    func makeContext(B: Int, T: Int, positions: [[Int]], mask: [[Int]]?, past: Int) -> PassContext {
+    func makeContext(B: Int, T: Int, positions: [[Int]], mask: [[Int]]?, segments: [[Int]]? = nil, past: Int) -> PassContext {
         var cos: [Float] = [], sin: [Float] = []
         if config.usesRoPE {
             (cos, sin) = RoPE.tables(invFreq: invFreq, positions: positions.flatMap { $0 })
         }
         let km: [Int32]? = mask.map { $0.flatMap { $0.map { Int32($0) } } }
-        return PassContext(batch: B, length: T, cos: cos, sin: sin, keyMask: km, past: past)
+        return PassContext(batch: B, length: T, cos: cos, sin: sin, keyMask: km,
+                           segments: segments.map { $0.flatMap { $0.map { Int32($0) } } }, past: past)
     }
 
     /// One decoder layer on the residual stream x [B·T, H], in place.
@@ -183,7 +183,7 @@ extension Model {
         -> (down: [Float]?, o: [Float]?, tape: LayerTape?) {
         let input = record ? x : []
         let B = ctx.batch, T = ctx.length, rows = B * T
-        let H = hiddenSize, hd = layer.headDim, nh = layer.numHeads, nkv = layer.numKVHeads
+        let hd = layer.headDim, nh = layer.numHeads, nkv = layer.numKVHeads
         let qDim = nh * hd, kvDim = nkv * hd
         // Attention block: h = norm(x); q, k, v; (q/k norm); RoPE; softmax(q·kᵀ/√hd)·v; o.
         let h = layer.attentionNorm.apply(x, rows: rows)
@@ -279,21 +279,12 @@ extension Model {
         let qDim = nh * hd, kvDim = nkv * hd
         let scratchCount = Attention.scratchSize(queries: Tq, keys: Tk)
         func job(_ b: Int, _ heads: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) {
-            let run = { (km: UnsafePointer<Int32>?) in
-                if let sg = segments {
-                    sg.withUnsafeBufferPointer { sp in
-                        Attention.run(q: q + b * Tq * qDim, qStride: qDim, k: k + b * Tk * kvDim, v: v + b * Tk * kvDim, kvStride: kvDim,
-                                      out: out + b * Tq * qDim, oStride: qDim, queries: Tq, keys: Tk, heads: nh, kvHeads: nkv, headDim: hd,
-                                      queryOffset: past, keyMask: km, segments: sp.baseAddress! + b * Tk, window: window, scale: scale,
-                                      headRange: heads, scratch: scratch)
-                    }
-                    return
-                }
+            Attention.withPointers(keyMask, segments) { km, sg in
                 Attention.run(q: q + b * Tq * qDim, qStride: qDim, k: k + b * Tk * kvDim, v: v + b * Tk * kvDim, kvStride: kvDim,
                               out: out + b * Tq * qDim, oStride: qDim, queries: Tq, keys: Tk, heads: nh, kvHeads: nkv, headDim: hd,
-                              queryOffset: past, keyMask: km, window: window, scale: scale, headRange: heads, scratch: scratch)
+                              queryOffset: past, keyMask: km.map { $0 + b * Tk }, segments: sg.map { $0 + b * Tk }, window: window,
+                              scale: scale, headRange: heads, scratch: scratch)
             }
-            if let m = keyMask { m.withUnsafeBufferPointer { run($0.baseAddress! + b * Tk) } } else { run(nil) }
         }
         Attention.distribute(B: B, units: nh, serial: Tq * Tk < 4096, scratchCount: scratchCount, job)
     }

@@ -145,10 +145,8 @@ public enum EvaluationCache {
         let hit = zeroShotResults[key]
         lock.unlock()
         if let h = hit { return h }
-        let all = try task.documents(dataDir: s.dataDir)
-        let docs = Array(all.prefix(ZeroShot.limited(all.count, limit: s.limit)))
-        let r = try ZeroShot.evaluate(m, task: task, documents: docs, available: all.count, batch: s.batch, addSpecialTokens: s.bos,
-                                      progress: progress, shouldCancel: shouldCancel)
+        let r = try ZeroShot.run(m, task: task, limit: s.limit, batch: s.batch, addSpecialTokens: s.bos, dataDir: s.dataDir,
+                                 progress: progress, shouldCancel: shouldCancel)
         lock.lock(); zeroShotResults[key] = r; lock.unlock()
         return r
     }
@@ -235,7 +233,7 @@ func compareBuiltin() -> BuiltinSpec {
         }
         guard !models.isEmpty else { throw ScriptError("`models` is empty", id: "E0603", argument: "models") }
         var s = ComparisonSettings()
-        if case .list(let xs) = a["tasks"], xs.isEmpty { s.tasks = [] } else { s.tasks = try taskList(a["tasks"], "tasks") }
+        s.tasks = try taskList(a["tasks"], "tasks")
         s.limit = try a.optionalDouble("limit")
         s.ppl = try a.list("ppl").map { v -> String in
             guard case .string(let x) = v else { throw ScriptError("`ppl` must be a list of names", id: "E0603", argument: "ppl") }

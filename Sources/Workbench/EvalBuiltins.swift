@@ -74,6 +74,7 @@ func taskList(_ v: Value, _ arg: String) throws -> [ZeroShotTask] {
     switch v {
     case .string(let s): spec = s
     case .list(let xs):
+        if xs.isEmpty { return [] }
         spec = try xs.map { x -> String in
             if case .string(let s) = x { return s }
             throw ScriptError("`\(arg)` must be a task name, \"all\", or a list of names", id: "E0603", argument: arg)

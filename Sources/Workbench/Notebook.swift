@@ -3,6 +3,7 @@
 // displayed value; `#:` comment lines become prose; figures are written as SVG files beside
 // OUT.md with stable names (<out>-fig<N>.svg) and embedded as images. Output is
 // deterministic: the same run gives the same bytes, timings aside (`--no-timings`).
+import Checkpoints
 import Foundation
 import Script
 
@@ -126,13 +127,6 @@ public enum NotebookRenderer {
     }
 
     static func atomicWrite(_ text: String, to url: URL) throws {
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        try Data(text.utf8).write(to: tmp)
-        // rename(2) replaces an existing file atomically (Foundation's replaceItemAt fails on Linux here).
-        guard rename(tmp.path, url.path) == 0 else {
-            let e = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, NSLocalizedDescriptionKey: e])
-        }
+        try AtomicFile.write(url, data: Data(text.utf8))
     }
 }

@@ -1,6 +1,7 @@
 // `come eval`: lm-eval's zero-shot tasks on a model, printed as lm-eval's table, with the
 // results JSON in its layout (--output), wall time and requests/s.
 import ArgumentParser
+import Checkpoints
 import Corpora
 import Evaluation
 import Foundation
@@ -42,11 +43,8 @@ struct Eval: ParsableCommand {
         let t0 = Date()
         do {
             for task in chosen {
-                let all = try task.documents(dataDir: dir)
-                let docs = Array(all.prefix(ZeroShot.limited(all.count, limit: limit)))
                 let bar = ProgressReporter(task.rawValue, unit: "rows")
-                let r = try ZeroShot.evaluate(m, task: task, documents: docs, available: all.count, batch: batch,
-                                              addSpecialTokens: bos) { bar.update($0, $1) }
+                let r = try ZeroShot.run(m, task: task, limit: limit, batch: batch, addSpecialTokens: bos, dataDir: dir) { bar.update($0, $1) }
                 FileHandle.standardError.write(Data(String(format: "%@: %d documents, %d requests (%d rows, %d tokens) in %.1fs, %.1f requests/s\n",
                                                            task.rawValue, r.documents, r.requests, r.rows, r.tokens, r.seconds, r.requestsPerSecond).utf8))
                 results.append(r)
@@ -60,13 +58,9 @@ struct Eval: ParsableCommand {
     }
 
     func writeAtomically(_ text: String, to out: String) {
-        do {
-            let url = URL(fileURLWithPath: out)
-            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-            try Data(text.utf8).write(to: tmp)
-            _ = try? FileManager.default.removeItem(at: url)
-            try FileManager.default.moveItem(at: tmp, to: url)
-        } catch { fail(ModelError("cannot write \(out): \(error.localizedDescription)")) }
+        do { try AtomicFile.write(URL(fileURLWithPath: out), data: Data(text.utf8)) } catch {
+            fail(ModelError("cannot write \(out): \(error)"))
+        }
     }
 
     func runComparison(_ chosen: [ZeroShotTask]) {
